@@ -1,0 +1,94 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "skiff",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "skiff", targets: ["skiff"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // JSON value, errors as metav1.Status, selectors, quantities, patches.
+        .target(name: "SkiffCore"),
+        // Typed views of API objects: the schema of every built-in kind (fields, patch
+        // strategies, protobuf tags) and accessors over the JSON tree.
+        .target(name: "SkiffAPI", dependencies: ["SkiffCore"]),
+        // The etcd-role store: revisioned keys, CAS, list/watch at a revision, compaction.
+        .target(
+            name: "SkiffStore",
+            dependencies: [
+                "SkiffCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The Kubernetes REST API over the store: registry, handlers, watch cache, discovery.
+        .target(
+            name: "SkiffAPIServer",
+            dependencies: [
+                "SkiffCore",
+                "SkiffAPI",
+                "SkiffStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "skiff",
+            dependencies: [
+                "SkiffCore",
+                "SkiffStore",
+                "SkiffAPIServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "APIServerBench",
+            dependencies: [
+                "SkiffCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            path: "Benchmarks/APIServerBench"
+        ),
+        .testTarget(name: "SkiffCoreTests", dependencies: ["SkiffCore"]),
+        .testTarget(name: "SkiffAPITests", dependencies: ["SkiffAPI"]),
+        .testTarget(name: "SkiffStoreTests", dependencies: ["SkiffStore"]),
+        .testTarget(
+            name: "SkiffAPIServerTests",
+            dependencies: [
+                "SkiffAPIServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "SkiffE2ETests",
+            dependencies: ["SkiffCore"]
+        ),
+    ]
+)

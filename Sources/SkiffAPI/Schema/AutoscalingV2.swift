@@ -1,0 +1,105 @@
+extension SchemaSources {
+    static let autoscalingV2 = #"""
+package autoscaling/v2
+type HorizontalPodAutoscaler object
+  metadata meta/v1.ObjectMeta 1
+  spec HorizontalPodAutoscalerSpec 2 required
+  status HorizontalPodAutoscalerStatus 3
+type HorizontalPodAutoscalerSpec
+  scaleTargetRef CrossVersionObjectReference 1 required
+  minReplicas int32 2
+  maxReplicas int32 3 required
+  metrics []MetricSpec 4 atomic
+  behavior HorizontalPodAutoscalerBehavior 5
+type CrossVersionObjectReference
+  kind string 1 required
+  name string 2 required
+  apiVersion string 3
+type MetricSpec
+  type string 1 required
+  object ObjectMetricSource 2
+  pods PodsMetricSource 3
+  resource ResourceMetricSource 4
+  external ExternalMetricSource 5
+  containerResource ContainerResourceMetricSource 7
+type HorizontalPodAutoscalerBehavior
+  scaleUp HPAScalingRules 1
+  scaleDown HPAScalingRules 2
+type HPAScalingRules
+  selectPolicy string 1
+  policies []HPAScalingPolicy 2 atomic
+  stabilizationWindowSeconds int32 3
+  tolerance Quantity 4
+type HPAScalingPolicy
+  type string 1 required
+  value int32 2 required
+  periodSeconds int32 3 required
+type ObjectMetricSource
+  describedObject CrossVersionObjectReference 1 required
+  target MetricTarget 2 required
+  metric MetricIdentifier 3 required
+type PodsMetricSource
+  metric MetricIdentifier 1 required
+  target MetricTarget 2 required
+type ResourceMetricSource
+  name string 1 required
+  target MetricTarget 2 required
+type ContainerResourceMetricSource
+  name string 1 required
+  target MetricTarget 2 required
+  container string 3 required
+type ExternalMetricSource
+  metric MetricIdentifier 1 required
+  target MetricTarget 2 required
+type MetricIdentifier
+  name string 1 required
+  selector meta/v1.LabelSelector 2
+type MetricTarget
+  type string 1 required
+  value Quantity 2
+  averageValue Quantity 3
+  averageUtilization int32 4
+type HorizontalPodAutoscalerStatus
+  observedGeneration int64 1
+  lastScaleTime Time 2
+  currentReplicas int32 3
+  desiredReplicas int32 4 required
+  currentMetrics []MetricStatus 5 atomic
+  conditions []HorizontalPodAutoscalerCondition 6 merge=type map=type
+type HorizontalPodAutoscalerCondition
+  type string 1 required
+  status string 2 required
+  lastTransitionTime Time 3
+  reason string 4
+  message string 5
+  observedGeneration int64 6  # new in Kubernetes 1.37 (the Python client has it)
+type MetricStatus
+  type string 1 required
+  object ObjectMetricStatus 2
+  pods PodsMetricStatus 3
+  resource ResourceMetricStatus 4
+  external ExternalMetricStatus 5
+  containerResource ContainerResourceMetricStatus 7
+type ObjectMetricStatus
+  metric MetricIdentifier 1 required
+  current MetricValueStatus 2 required
+  describedObject CrossVersionObjectReference 3 required
+type PodsMetricStatus
+  metric MetricIdentifier 1 required
+  current MetricValueStatus 2 required
+type ResourceMetricStatus
+  name string 1 required
+  current MetricValueStatus 2 required
+type ContainerResourceMetricStatus
+  name string 1 required
+  current MetricValueStatus 2 required
+  container string 3 required
+type ExternalMetricStatus
+  metric MetricIdentifier 1 required
+  current MetricValueStatus 2 required
+type MetricValueStatus
+  value Quantity 1
+  averageValue Quantity 2
+  averageUtilization int32 3
+"""#
+}

@@ -1,0 +1,25 @@
+extension SchemaSources {
+    static let policyV1 = #"""
+package policy/v1
+type PodDisruptionBudgetSpec
+  minAvailable IntOrString 1
+  selector meta/v1.LabelSelector 2 replace
+  maxUnavailable IntOrString 3
+  unhealthyPodEvictionPolicy string 4
+type PodDisruptionBudgetStatus
+  observedGeneration int64 1
+  disruptedPods map[string]Time 2
+  disruptionsAllowed int32 3
+  currentHealthy int32 4
+  desiredHealthy int32 5
+  expectedPods int32 6
+  conditions []meta/v1.Condition 7 merge=type map=type
+type PodDisruptionBudget object
+  metadata meta/v1.ObjectMeta 1
+  spec PodDisruptionBudgetSpec 2
+  status PodDisruptionBudgetStatus 3
+type Eviction object
+  metadata meta/v1.ObjectMeta 1
+  deleteOptions meta/v1.DeleteOptions 2
+"""#
+}
