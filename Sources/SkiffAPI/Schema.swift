@@ -18,6 +18,14 @@ import SkiffCore
 /// Field flags: `required`; `merge=KEY` (patchStrategy merge, patchMergeKey KEY); `merge`
 /// (merge a primitive list as a set); `retainKeys`; `replace`; `atomic`, `set`,
 /// `map=K1,K2` (x-kubernetes-list-type and list-map-keys).
+/// Go facts the Protobuf decoder needs to write the JSON Go would (copy them from types.go):
+/// `noomit`: the json tag has no omitempty, so a zero value is written (nil slices, maps
+/// and pointers as null); `ptr`: a Go pointer, so a value present on the wire is kept even
+/// when zero (needed on scalars, and on `noomit` fields, which are null when absent).
+/// `inline`: a Go struct embedded with `json:",inline"`; its fields appear in JSON as the
+/// parent's own, while protobuf nests them in a message at the given tag:
+///
+///       handler ProbeHandler 1 inline      # Probe's exec, httpGet, ... are in ProbeHandler
 public struct APISchema: Sendable {
     public indirect enum FieldType: Sendable, Equatable {
         case string, int32, int64, bool, double, bytes
@@ -38,16 +46,36 @@ public struct APISchema: Sendable {
         public var patchStrategies: Set<String> = []
         public var listType: String?
         public var listMapKeys: [String] = []
+        /// The Go field is a pointer (`ptr`).
+        public var isPointer = false
+        /// The Go json tag has omitempty (false for `noomit`).
+        public var omitsEmpty = true
+        /// An embedded struct whose fields JSON promotes into the parent (`inline`).
+        public var isInline = false
     }
 
     public struct TypeDef: Sendable {
         public var name: String
-        public var fields: [Field]
+        /// The fields as JSON shows them: those of `inline` fields are promoted in place of
+        /// the inline field (with no tag, as they are not fields of this message).
+        public internal(set) var fields: [Field] = []
+        /// The fields as declared, `inline` ones unexpanded: the protobuf message.
+        public internal(set) var declaredFields: [Field]
         public var isObject = false
         public var isAtomic = false
         var index: [String: Int] = [:]
+        var tagIndex: [Int: Int] = [:]
 
+        init(name: String, fields: [Field]) {
+            self.name = name
+            self.declaredFields = fields
+        }
+
+        /// A JSON-visible field, also one promoted from an `inline` field.
         public func field(_ name: String) -> Field? { index[name].map { fields[$0] } }
+
+        /// The declared field with this protobuf tag.
+        public func field(tag: Int) -> Field? { tagIndex[tag].map { declaredFields[$0] } }
     }
 
     public private(set) var types: [String: TypeDef] = [:]
@@ -58,19 +86,18 @@ public struct APISchema: Sendable {
         for source in sources { try parse(source) }
         for t in types.values {
             if t.isObject, types[t.name + "List"] == nil {
-                let pkg = t.name.split(separator: ".").first.map(String.init) ?? ""
-                _ = pkg
                 var list = TypeDef(name: t.name + "List", fields: [
                     Field(name: "apiVersion", type: .string),
                     Field(name: "kind", type: .string),
                     Field(name: "metadata", type: .ref("meta/v1.ListMeta"), tag: 1),
-                    Field(name: "items", type: .array(.ref(t.name)), tag: 2, required: true),
+                    Field(name: "items", type: .array(.ref(t.name)), tag: 2, required: true, omitsEmpty: false),
                 ])
                 list.reindex()
                 types[list.name] = list
             }
         }
         try checkReferences()
+        try expandInlineFields()
     }
 
     public struct SchemaError: Error, Sendable, CustomStringConvertible {
@@ -81,10 +108,7 @@ public struct APISchema: Sendable {
         var package = ""
         var current: TypeDef?
         func finish() {
-            if var t = current {
-                t.reindex()
-                types[t.name] = t
-            }
+            if let t = current { types[t.name] = t }
             current = nil
         }
         for (n, raw) in source.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -106,8 +130,8 @@ public struct APISchema: Sendable {
                         switch flag {
                         case "object":
                             t.isObject = true
-                            t.fields.append(Field(name: "apiVersion", type: .string))
-                            t.fields.append(Field(name: "kind", type: .string))
+                            t.declaredFields.append(Field(name: "apiVersion", type: .string))
+                            t.declaredFields.append(Field(name: "kind", type: .string))
                         case "atomic": t.isAtomic = true
                         default: throw fail("unknown type flag \(flag)")
                         }
@@ -140,12 +164,19 @@ public struct APISchema: Sendable {
                 } else if flag.hasPrefix("map=") {
                     field.listType = "map"
                     field.listMapKeys = flag.dropFirst(4).split(separator: ",").map(String.init)
+                } else if flag == "ptr" {
+                    field.isPointer = true
+                } else if flag == "noomit" {
+                    field.omitsEmpty = false
+                } else if flag == "inline" {
+                    guard case .ref = field.type, field.tag != nil else { throw fail("an inline field needs a type name and a tag") }
+                    field.isInline = true
                 } else {
                     throw fail("unknown field flag \(flag)")
                 }
             }
-            if current!.fields.contains(where: { $0.name == field.name }) { throw fail("field defined twice") }
-            current!.fields.append(field)
+            if current!.declaredFields.contains(where: { $0.name == field.name }) { throw fail("field defined twice") }
+            current!.declaredFields.append(field)
         }
         finish()
     }
@@ -184,8 +215,42 @@ public struct APISchema: Sendable {
             }
         }
         for t in types.values {
-            for f in t.fields { try check(f.type, in: t.name, f.name) }
+            for f in t.declaredFields { try check(f.type, in: t.name, f.name) }
         }
+    }
+
+    /// Fills every type's JSON-visible `fields`, promoting the fields of `inline` ones.
+    mutating func expandInlineFields() throws(SchemaError) {
+        for name in types.keys.sorted() {
+            guard var t = types[name] else { continue }
+            t.fields = try jsonFields(of: t, depth: 0)
+            var seen = Set<String>()
+            for f in t.fields where !seen.insert(f.name).inserted {
+                throw SchemaError(description: "\(name): JSON field \(f.name) appears twice (through an inline field)")
+            }
+            var tags = Set<Int>()
+            for f in t.declaredFields {
+                if let tag = f.tag, !tags.insert(tag).inserted { throw SchemaError(description: "\(name): protobuf tag \(tag) used twice") }
+            }
+            t.reindex()
+            types[name] = t
+        }
+    }
+
+    private func jsonFields(of t: TypeDef, depth: Int) throws(SchemaError) -> [Field] {
+        guard depth < 8 else { throw SchemaError(description: "\(t.name): inline fields nest too deep (a cycle?)") }
+        var out: [Field] = []
+        for f in t.declaredFields {
+            guard f.isInline, case .ref(let inner) = f.type, let innerType = types[inner] else {
+                out.append(f)
+                continue
+            }
+            for var promoted in try jsonFields(of: innerType, depth: depth + 1) {
+                promoted.tag = nil
+                out.append(promoted)
+            }
+        }
+        return out
     }
 }
 
@@ -193,6 +258,10 @@ extension APISchema.TypeDef {
     mutating func reindex() {
         index = [:]
         for (i, f) in fields.enumerated() { index[f.name] = i }
+        tagIndex = [:]
+        for (i, f) in declaredFields.enumerated() {
+            if let tag = f.tag { tagIndex[tag] = i }
+        }
     }
 }
 

@@ -66,8 +66,10 @@ PRIMITIVES = {"string", "int32", "int64", "bool", "double", "bytes", "Quantity",
 
 def load_schema():
     """Parses the schema language (see Sources/SkiffAPI/Schema.swift) from the raw string
-    literals in Schema/*.swift. Returns {type name: {"object": bool, "fields": {name: (type, flags)}}}."""
+    literals in Schema/*.swift. Returns {type name: {"object": bool, "fields": {name: (type, flags)}}}
+    with the JSON-visible fields: those of an `inline` field count as the parent's own."""
     types = {}
+    inlines = {}  # type name -> names of its inline fields' types
     for path in sorted(SCHEMA_DIR.glob("*.swift")):
         text = path.read_text()
         for block in re.findall(r'#"""\n(.*?)"""#', text, re.S):
@@ -93,15 +95,32 @@ def load_schema():
                 name, typ, tag, *flags = words
                 assert tag == "-" or tag.isdigit(), f"{path.name}: bad protobuf tag in {raw!r}"
                 for f in flags:
-                    assert f in ("required", "merge", "retainKeys", "replace", "atomic", "set") or \
+                    assert f in ("required", "merge", "retainKeys", "replace", "atomic", "set", "ptr", "noomit", "inline") or \
                         re.fullmatch(r"(merge|map)=[A-Za-z0-9,]+", f), f"{path.name}: bad flag {f!r} in {raw!r}"
+                if "inline" in flags:
+                    assert tag.isdigit(), f"{path.name}: an inline field needs a protobuf tag: {raw!r}"
+                    inlines.setdefault(current, []).append(qualify(typ, package))
+                    continue
                 types[current]["fields"][name] = (qualify(typ, package), flags)
+    for name in list(inlines):
+        expand_inline(types, inlines, name, 0)
     for name, t in list(types.items()):
         if t["object"] and name + "List" not in types:
             types[name + "List"] = {"object": True, "fields": {
                 "apiVersion": ("string", []), "kind": ("string", []),
                 "metadata": ("meta/v1.ListMeta", []), "items": ("[]" + name, ["required"])}}
     return types
+
+
+def expand_inline(types, inlines, name, depth):
+    """Adds the JSON fields of `name`'s inline fields (recursively) to its own."""
+    assert depth < 8, f"inline fields of {name} nest too deep"
+    for inner in inlines.pop(name, []):
+        assert inner in types, f"{name}: inline type {inner} is missing"
+        expand_inline(types, inlines, inner, depth + 1)
+        for field, value in types[inner]["fields"].items():
+            assert field not in types[name]["fields"], f"{name}.{field} appears twice (through inline {inner})"
+            types[name]["fields"][field] = value
 
 
 def qualify(typ, package):

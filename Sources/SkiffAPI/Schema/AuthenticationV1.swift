@@ -3,16 +3,16 @@ extension SchemaSources {
 package authentication/v1
 type TokenRequest object
   metadata meta/v1.ObjectMeta 1
-  spec TokenRequestSpec 2
+  spec TokenRequestSpec 2 noomit
   status TokenRequestStatus 3
 type TokenRequestSpec
-  audiences []string 1 atomic
-  boundObjectRef BoundObjectReference 3
-  expirationSeconds int64 4
+  audiences []string 1 atomic noomit
+  boundObjectRef BoundObjectReference 3 ptr noomit
+  expirationSeconds int64 4 ptr noomit
   attestations map[string][]string 5   # protobuf: map<string, AttestationValue{repeated string items = 1}>
 type TokenRequestStatus
-  token string 1
-  expirationTimestamp Time 2
+  token string 1 noomit
+  expirationTimestamp Time 2 noomit
 type BoundObjectReference
   kind string 1
   apiVersion string 2

@@ -2,20 +2,20 @@ extension SchemaSources {
     static let autoscalingV1 = #"""
 package autoscaling/v1
 type CrossVersionObjectReference atomic
-  kind string 1 required
-  name string 2 required
+  kind string 1 required noomit
+  name string 2 required noomit
   apiVersion string 3
 type HorizontalPodAutoscalerSpec
-  scaleTargetRef CrossVersionObjectReference 1 required
-  minReplicas int32 2
-  maxReplicas int32 3 required
-  targetCPUUtilizationPercentage int32 4
+  scaleTargetRef CrossVersionObjectReference 1 required noomit
+  minReplicas int32 2 ptr
+  maxReplicas int32 3 required noomit
+  targetCPUUtilizationPercentage int32 4 ptr
 type HorizontalPodAutoscalerStatus
-  observedGeneration int64 1
+  observedGeneration int64 1 ptr
   lastScaleTime Time 2
-  currentReplicas int32 3 required
-  desiredReplicas int32 4 required
-  currentCPUUtilizationPercentage int32 5
+  currentReplicas int32 3 required noomit
+  desiredReplicas int32 4 required noomit
+  currentCPUUtilizationPercentage int32 5 ptr
 type HorizontalPodAutoscaler object
   metadata meta/v1.ObjectMeta 1
   spec HorizontalPodAutoscalerSpec 2 required
@@ -27,7 +27,7 @@ type Scale object
 type ScaleSpec
   replicas int32 1
 type ScaleStatus
-  replicas int32 1 required
+  replicas int32 1 required noomit
   selector string 2
 """#
 }

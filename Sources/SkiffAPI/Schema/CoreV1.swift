@@ -1,38 +1,36 @@
 extension SchemaSources {
     static let coreV1 = #"""
 package core/v1
-# Go structs embedded with `json:",inline"` are flattened: their fields appear in the
-# outer type with tag `-`, since on the wire they sit in a nested message (Volume's
-# VolumeSource is field 2, PersistentVolumeSpec's PersistentVolumeSource is field 2,
-# LocalObjectReference is field 1 of SecretProjection, ConfigMapProjection and
-# ConfigMapVolumeSource). VolumeSource and PersistentVolumeSource are also defined as types.
+# Go structs embedded with `json:",inline"` are `inline` fields: JSON carries their fields
+# directly, protobuf nests them in a message (Volume's VolumeSource, PersistentVolumeSpec's
+# PersistentVolumeSource, the LocalObjectReference of projections and volume sources).
 type AWSElasticBlockStoreVolumeSource
-  volumeID string 1 required
+  volumeID string 1 required noomit
   fsType string 2
   partition int32 3
   readOnly bool 4
 type AttachedVolume
-  name string 1 required
-  devicePath string 2 required
+  name string 1 required noomit
+  devicePath string 2 required noomit
 type AzureDiskVolumeSource
-  diskName string 1 required
-  diskURI string 2 required
-  cachingMode string 3
-  fsType string 4
-  readOnly bool 5
-  kind string 6
+  diskName string 1 required noomit
+  diskURI string 2 required noomit
+  cachingMode string 3 ptr
+  fsType string 4 ptr
+  readOnly bool 5 ptr
+  kind string 6 ptr
 type AzureFilePersistentVolumeSource
-  secretName string 1 required
-  shareName string 2 required
+  secretName string 1 required noomit
+  shareName string 2 required noomit
   readOnly bool 3
-  secretNamespace string 4
+  secretNamespace string 4 ptr noomit
 type AzureFileVolumeSource
-  secretName string 1 required
-  shareName string 2 required
+  secretName string 1 required noomit
+  shareName string 2 required noomit
   readOnly bool 3
 type CSIPersistentVolumeSource
-  driver string 1 required
-  volumeHandle string 2 required
+  driver string 1 required noomit
+  volumeHandle string 2 required noomit
   readOnly bool 3
   fsType string 4
   volumeAttributes map[string]string 5
@@ -42,96 +40,96 @@ type CSIPersistentVolumeSource
   controllerExpandSecretRef SecretReference 9
   nodeExpandSecretRef SecretReference 10
 type CSIVolumeSource
-  driver string 1 required
-  readOnly bool 2
-  fsType string 3
+  driver string 1 required noomit
+  readOnly bool 2 ptr
+  fsType string 3 ptr
   volumeAttributes map[string]string 4
   nodePublishSecretRef LocalObjectReference 5
 type CephFSPersistentVolumeSource
-  monitors []string 1 required atomic
+  monitors []string 1 required atomic noomit
   path string 2
   user string 3
   secretFile string 4
   secretRef SecretReference 5
   readOnly bool 6
 type CephFSVolumeSource
-  monitors []string 1 required atomic
+  monitors []string 1 required atomic noomit
   path string 2
   user string 3
   secretFile string 4
   secretRef LocalObjectReference 5
   readOnly bool 6
 type CinderPersistentVolumeSource
-  volumeID string 1 required
+  volumeID string 1 required noomit
   fsType string 2
   readOnly bool 3
   secretRef SecretReference 4
 type CinderVolumeSource
-  volumeID string 1 required
+  volumeID string 1 required noomit
   fsType string 2
   readOnly bool 3
   secretRef LocalObjectReference 4
 type ClientIPConfig
-  timeoutSeconds int32 1
+  timeoutSeconds int32 1 ptr
 type ClusterTrustBundleProjection
-  name string 1
-  signerName string 2
+  name string 1 ptr
+  signerName string 2 ptr
   labelSelector meta/v1.LabelSelector 3
-  path string 4 required
-  optional bool 5
-  user int64 6
+  path string 4 required noomit
+  optional bool 5 ptr
+  user int64 6 ptr
 type ConfigMap object
   metadata meta/v1.ObjectMeta 1
   data map[string]string 2
   binaryData map[string]bytes 3
-  immutable bool 4
+  immutable bool 4 ptr
 type ConfigMapNodeConfigSource
-  namespace string 1 required
-  name string 2 required
+  namespace string 1 required noomit
+  name string 2 required noomit
   uid string 3
   resourceVersion string 4
-  kubeletConfigKey string 5 required
+  kubeletConfigKey string 5 required noomit
 type ConfigMapProjection
-  name string -
+  localObjectReference LocalObjectReference 1 inline
   items []KeyToPath 2 atomic
-  optional bool 4
+  optional bool 4 ptr
 type ConfigMapVolumeSource
-  name string -
+  localObjectReference LocalObjectReference 1 inline
   items []KeyToPath 2 atomic
-  defaultMode int32 3
-  optional bool 4
-  defaultUser int64 5
+  defaultMode int32 3 ptr
+  optional bool 4 ptr
+  defaultUser int64 5 ptr
 type ContainerImage
-  names []string 1 atomic
+  names []string 1 atomic noomit
   sizeBytes int64 2
 type DaemonEndpoint
-  Port int32 1 required
+  Port int32 1 required noomit
 type DownwardAPIProjection
   items []DownwardAPIVolumeFile 1 atomic
 type DownwardAPIVolumeFile
-  path string 1 required
+  path string 1 required noomit
   fieldRef ObjectFieldSelector 2
   resourceFieldRef ResourceFieldSelector 3
-  mode int32 4
-  user int64 5
+  mode int32 4 ptr
+  user int64 5 ptr
 type DownwardAPIVolumeSource
   items []DownwardAPIVolumeFile 1 atomic
-  defaultMode int32 2
-  defaultUser int64 3
+  defaultMode int32 2 ptr
+  defaultUser int64 3 ptr
 type EmptyDirVolumeSource
   medium string 1
   sizeLimit Quantity 2
-  mode int32 3
+  mode int32 3 ptr
 type EndpointAddress atomic
-  ip string 1 required
+  ip string 1 required noomit
   targetRef ObjectReference 2
   hostname string 3
-  nodeName string 4
+  nodeName string 4 ptr
 type EndpointPort atomic
   name string 1
-  port int32 2 required
+  port int32 2 required noomit
   protocol string 3
-  appProtocol string 4
+  appProtocol string 4 ptr
 type EndpointSubset
   addresses []EndpointAddress 1 atomic
   notReadyAddresses []EndpointAddress 2 atomic
@@ -142,8 +140,8 @@ type Endpoints object
 type EphemeralVolumeSource
   volumeClaimTemplate PersistentVolumeClaimTemplate 1
 type Event object
-  metadata meta/v1.ObjectMeta 1 required
-  involvedObject ObjectReference 2 required
+  metadata meta/v1.ObjectMeta 1 required noomit
+  involvedObject ObjectReference 2 required noomit
   reason string 3
   message string 4
   source EventSource 5
@@ -155,8 +153,8 @@ type Event object
   series EventSeries 11
   action string 12
   related ObjectReference 13
-  reportingComponent string 14
-  reportingInstance string 15
+  reportingComponent string 14 noomit
+  reportingInstance string 15 noomit
 type EventSeries
   count int32 1
   lastObservedTime MicroTime 2
@@ -165,18 +163,18 @@ type EventSource
   host string 2
 type FCVolumeSource
   targetWWNs []string 1 atomic
-  lun int32 2
+  lun int32 2 ptr
   fsType string 3
   readOnly bool 4
   wwids []string 5 atomic
 type FlexPersistentVolumeSource
-  driver string 1 required
+  driver string 1 required noomit
   fsType string 2
   secretRef SecretReference 3
   readOnly bool 4
   options map[string]string 5
 type FlexVolumeSource
-  driver string 1 required
+  driver string 1 required noomit
   fsType string 2
   secretRef LocalObjectReference 3
   readOnly bool 4
@@ -185,30 +183,30 @@ type FlockerVolumeSource
   datasetName string 1
   datasetUUID string 2
 type GCEPersistentDiskVolumeSource
-  pdName string 1 required
+  pdName string 1 required noomit
   fsType string 2
   partition int32 3
   readOnly bool 4
 type GitRepoVolumeSource
-  repository string 1 required
+  repository string 1 required noomit
   revision string 2
   directory string 3
 type GlusterfsPersistentVolumeSource
-  endpoints string 1 required
-  path string 2 required
+  endpoints string 1 required noomit
+  path string 2 required noomit
   readOnly bool 3
-  endpointsNamespace string 4
+  endpointsNamespace string 4 ptr
 type GlusterfsVolumeSource
-  endpoints string 1 required
-  path string 2 required
+  endpoints string 1 required noomit
+  path string 2 required noomit
   readOnly bool 3
 type HostPathVolumeSource
-  path string 1 required
-  type string 2
+  path string 1 required noomit
+  type string 2 ptr
 type ISCSIPersistentVolumeSource
-  targetPortal string 1 required
-  iqn string 2 required
-  lun int32 3 required
+  targetPortal string 1 required noomit
+  iqn string 2 required noomit
+  lun int32 3 required noomit
   iscsiInterface string 4
   fsType string 5
   readOnly bool 6
@@ -216,11 +214,11 @@ type ISCSIPersistentVolumeSource
   chapAuthDiscovery bool 8
   secretRef SecretReference 10
   chapAuthSession bool 11
-  initiatorName string 12
+  initiatorName string 12 ptr
 type ISCSIVolumeSource
-  targetPortal string 1 required
-  iqn string 2 required
-  lun int32 3 required
+  targetPortal string 1 required noomit
+  iqn string 2 required noomit
+  lun int32 3 required noomit
   iscsiInterface string 4
   fsType string 5
   readOnly bool 6
@@ -228,51 +226,51 @@ type ISCSIVolumeSource
   chapAuthDiscovery bool 8
   secretRef LocalObjectReference 10
   chapAuthSession bool 11
-  initiatorName string 12
+  initiatorName string 12 ptr
 type ImageVolumeSource
   reference string 1
   pullPolicy string 2
 type KeyToPath
-  key string 1 required
-  path string 2 required
-  mode int32 3
-  user int64 4
+  key string 1 required noomit
+  path string 2 required noomit
+  mode int32 3 ptr
+  user int64 4 ptr
 type LimitRange object
   metadata meta/v1.ObjectMeta 1
   spec LimitRangeSpec 2
 type LimitRangeItem
-  type string 1 required
+  type string 1 required noomit
   max map[string]Quantity 2
   min map[string]Quantity 3
   default map[string]Quantity 4
   defaultRequest map[string]Quantity 5
   maxLimitRequestRatio map[string]Quantity 6
 type LimitRangeSpec
-  limits []LimitRangeItem 1 required atomic
+  limits []LimitRangeItem 1 required atomic noomit
 type LoadBalancerIngress
   ip string 1
   hostname string 2
-  ipMode string 3
+  ipMode string 3 ptr
   ports []PortStatus 4 atomic
 type LoadBalancerStatus
   ingress []LoadBalancerIngress 1 atomic
 type LocalVolumeSource
-  path string 1 required
-  fsType string 2
+  path string 1 required noomit
+  fsType string 2 ptr
 type ModifyVolumeStatus
   targetVolumeAttributesClassName string 1
-  status string 2 required
+  status string 2 required noomit
 type NFSVolumeSource
-  server string 1 required
-  path string 2 required
+  server string 1 required noomit
+  path string 2 required noomit
   readOnly bool 3
 type Namespace object
   metadata meta/v1.ObjectMeta 1
   spec NamespaceSpec 2
   status NamespaceStatus 3
 type NamespaceCondition
-  type string 1 required
-  status string 2 required
+  type string 1 required noomit
+  status string 2 required noomit
   lastTransitionTime Time 4
   reason string 5
   message string 6
@@ -286,11 +284,11 @@ type Node object
   spec NodeSpec 2
   status NodeStatus 3
 type NodeAddress
-  type string 1 required
-  address string 2 required
+  type string 1 required noomit
+  address string 2 required noomit
 type NodeCondition
-  type string 1 required
-  status string 2 required
+  type string 1 required noomit
+  status string 2 required noomit
   lastHeartbeatTime Time 3
   lastTransitionTime Time 4
   reason string 5
@@ -305,15 +303,15 @@ type NodeConfigStatus
 type NodeDaemonEndpoints
   kubeletEndpoint DaemonEndpoint 1
 type NodeFeatures
-  supplementalGroupsPolicy bool 1
+  supplementalGroupsPolicy bool 1 ptr
 type NodePodPreemptionPolicy
   disableResizePreemption []string 1 set
 type NodeRuntimeHandler
-  name string 1
+  name string 1 noomit
   features NodeRuntimeHandlerFeatures 2
 type NodeRuntimeHandlerFeatures
-  recursiveReadOnlyMounts bool 1
-  userNamespaces bool 2
+  recursiveReadOnlyMounts bool 1 ptr
+  userNamespaces bool 2 ptr
 type NodeSpec
   podCIDR string 1
   externalID string 2
@@ -339,18 +337,18 @@ type NodeStatus
   features NodeFeatures 13
   declaredFeatures []string 14 atomic
 type NodeSwapStatus
-  capacity int64 1
+  capacity int64 1 ptr
 type NodeSystemInfo
-  machineID string 1 required
-  systemUUID string 2 required
-  bootID string 3 required
-  kernelVersion string 4 required
-  osImage string 5 required
-  containerRuntimeVersion string 6 required
-  kubeletVersion string 7 required
-  kubeProxyVersion string 8 required
-  operatingSystem string 9 required
-  architecture string 10 required
+  machineID string 1 required noomit
+  systemUUID string 2 required noomit
+  bootID string 3 required noomit
+  kernelVersion string 4 required noomit
+  osImage string 5 required noomit
+  containerRuntimeVersion string 6 required noomit
+  kubeletVersion string 7 required noomit
+  kubeProxyVersion string 8 required noomit
+  operatingSystem string 9 required noomit
+  architecture string 10 required noomit
   swap NodeSwapStatus 11
   runningInUserNamespace bool 12
 type PersistentVolume object
@@ -362,8 +360,8 @@ type PersistentVolumeClaim object
   spec PersistentVolumeClaimSpec 2
   status PersistentVolumeClaimStatus 3
 type PersistentVolumeClaimCondition
-  type string 1 required
-  status string 2 required
+  type string 1 required noomit
+  status string 2 required noomit
   lastProbeTime Time 3
   lastTransitionTime Time 4
   reason string 5
@@ -373,11 +371,11 @@ type PersistentVolumeClaimSpec
   resources VolumeResourceRequirements 2
   volumeName string 3
   selector meta/v1.LabelSelector 4
-  storageClassName string 5
-  volumeMode string 6
+  storageClassName string 5 ptr
+  volumeMode string 6 ptr
   dataSource TypedLocalObjectReference 7
   dataSourceRef TypedObjectReference 8
-  volumeAttributesClassName string 9
+  volumeAttributesClassName string 9 ptr
 type PersistentVolumeClaimStatus
   phase string 1
   accessModes []string 2 atomic
@@ -385,14 +383,14 @@ type PersistentVolumeClaimStatus
   conditions []PersistentVolumeClaimCondition 4 merge=type map=type
   allocatedResources map[string]Quantity 5
   allocatedResourceStatuses map[string]string 7
-  currentVolumeAttributesClassName string 8
+  currentVolumeAttributesClassName string 8 ptr
   modifyVolumeStatus ModifyVolumeStatus 9
   healthStatus VolumeHealthStatus 10
 type PersistentVolumeClaimTemplate
   metadata meta/v1.ObjectMeta 1
-  spec PersistentVolumeClaimSpec 2 required
+  spec PersistentVolumeClaimSpec 2 required noomit
 type PersistentVolumeClaimVolumeSource
-  claimName string 1 required
+  claimName string 1 required noomit
   readOnly bool 2
 type PersistentVolumeSource
   gcePersistentDisk GCEPersistentDiskVolumeSource 1
@@ -419,75 +417,54 @@ type PersistentVolumeSource
   csi CSIPersistentVolumeSource 22
 type PersistentVolumeSpec
   capacity map[string]Quantity 1
-  gcePersistentDisk GCEPersistentDiskVolumeSource -
-  awsElasticBlockStore AWSElasticBlockStoreVolumeSource -
-  hostPath HostPathVolumeSource -
-  glusterfs GlusterfsPersistentVolumeSource -
-  nfs NFSVolumeSource -
-  rbd RBDPersistentVolumeSource -
-  iscsi ISCSIPersistentVolumeSource -
-  cinder CinderPersistentVolumeSource -
-  cephfs CephFSPersistentVolumeSource -
-  fc FCVolumeSource -
-  flocker FlockerVolumeSource -
-  flexVolume FlexPersistentVolumeSource -
-  azureFile AzureFilePersistentVolumeSource -
-  vsphereVolume VsphereVirtualDiskVolumeSource -
-  quobyte QuobyteVolumeSource -
-  azureDisk AzureDiskVolumeSource -
-  photonPersistentDisk PhotonPersistentDiskVolumeSource -
-  portworxVolume PortworxVolumeSource -
-  scaleIO ScaleIOPersistentVolumeSource -
-  local LocalVolumeSource -
-  storageos StorageOSPersistentVolumeSource -
-  csi CSIPersistentVolumeSource -
+  persistentVolumeSource PersistentVolumeSource 2 inline
   accessModes []string 3 atomic
   claimRef ObjectReference 4
   persistentVolumeReclaimPolicy string 5
   storageClassName string 6
   mountOptions []string 7 atomic
-  volumeMode string 8
+  volumeMode string 8 ptr
   nodeAffinity VolumeNodeAffinity 9
-  volumeAttributesClassName string 10
+  volumeAttributesClassName string 10 ptr
 type PersistentVolumeStatus
   phase string 1
   message string 2
   reason string 3
   lastPhaseTransitionTime Time 4
 type PhotonPersistentDiskVolumeSource
-  pdID string 1 required
+  pdID string 1 required noomit
   fsType string 2
 type PodCertificateProjection
   signerName string 1 required
   keyType string 2 required
-  maxExpirationSeconds int32 3
+  maxExpirationSeconds int32 3 ptr
   credentialBundlePath string 4
   keyPath string 5
   certificateChainPath string 6
   userAnnotations map[string]string 7
-  user int64 8
+  user int64 8 ptr
 type PortStatus
-  port int32 1 required
-  protocol string 2 required
-  error string 3
+  port int32 1 required noomit
+  protocol string 2 required noomit
+  error string 3 ptr
 type PortworxVolumeSource
-  volumeID string 1 required
+  volumeID string 1 required noomit
   fsType string 2
   readOnly bool 3
 type ProjectedVolumeSource
-  sources []VolumeProjection 1 atomic
-  defaultMode int32 2
-  defaultUser int64 3
+  sources []VolumeProjection 1 atomic noomit
+  defaultMode int32 2 ptr
+  defaultUser int64 3 ptr
 type QuobyteVolumeSource
-  registry string 1 required
-  volume string 2 required
+  registry string 1 required noomit
+  volume string 2 required noomit
   readOnly bool 3
   user string 4
   group string 5
   tenant string 6
 type RBDPersistentVolumeSource
-  monitors []string 1 required atomic
-  image string 2 required
+  monitors []string 1 required atomic noomit
+  image string 2 required noomit
   fsType string 3
   pool string 4
   user string 5
@@ -495,8 +472,8 @@ type RBDPersistentVolumeSource
   secretRef SecretReference 7
   readOnly bool 8
 type RBDVolumeSource
-  monitors []string 1 required atomic
-  image string 2 required
+  monitors []string 1 required atomic noomit
+  image string 2 required noomit
   fsType string 3
   pool string 4
   user string 5
@@ -515,9 +492,9 @@ type ResourceQuotaStatus
   hard map[string]Quantity 1
   used map[string]Quantity 2
 type ScaleIOPersistentVolumeSource
-  gateway string 1 required
-  system string 2 required
-  secretRef SecretReference 3 required
+  gateway string 1 required noomit
+  system string 2 required noomit
+  secretRef SecretReference 3 required ptr noomit
   sslEnabled bool 4
   protectionDomain string 5
   storagePool string 6
@@ -526,9 +503,9 @@ type ScaleIOPersistentVolumeSource
   fsType string 9
   readOnly bool 10
 type ScaleIOVolumeSource
-  gateway string 1 required
-  system string 2 required
-  secretRef LocalObjectReference 3 required
+  gateway string 1 required noomit
+  system string 2 required noomit
+  secretRef LocalObjectReference 3 required ptr noomit
   sslEnabled bool 4
   protectionDomain string 5
   storagePool string 6
@@ -539,28 +516,28 @@ type ScaleIOVolumeSource
 type ScopeSelector atomic
   matchExpressions []ScopedResourceSelectorRequirement 1 atomic
 type ScopedResourceSelectorRequirement
-  scopeName string 1 required
-  operator string 2 required
+  scopeName string 1 required noomit
+  operator string 2 required noomit
   values []string 3 atomic
 type Secret object
   metadata meta/v1.ObjectMeta 1
   data map[string]bytes 2
   type string 3
   stringData map[string]string 4
-  immutable bool 5
+  immutable bool 5 ptr
 type SecretProjection
-  name string -
+  localObjectReference LocalObjectReference 1 inline
   items []KeyToPath 2 atomic
-  optional bool 4
+  optional bool 4 ptr
 type SecretReference atomic
   name string 1
   namespace string 2
 type SecretVolumeSource
   secretName string 1
   items []KeyToPath 2 atomic
-  defaultMode int32 3
-  optional bool 4
-  defaultUser int64 5
+  defaultMode int32 3 ptr
+  optional bool 4 ptr
+  defaultUser int64 5 ptr
 type Service object
   metadata meta/v1.ObjectMeta 1
   spec ServiceSpec 2
@@ -569,19 +546,19 @@ type ServiceAccount object
   metadata meta/v1.ObjectMeta 1
   secrets []ObjectReference 2 merge=name map=name
   imagePullSecrets []LocalObjectReference 3 atomic
-  automountServiceAccountToken bool 4
+  automountServiceAccountToken bool 4 ptr
 type ServiceAccountTokenProjection
   audience string 1
-  expirationSeconds int64 2
-  path string 3 required
-  user int64 4
+  expirationSeconds int64 2 ptr
+  path string 3 required noomit
+  user int64 4 ptr
 type ServicePort
   name string 1
   protocol string 2
-  port int32 3 required
+  port int32 3 required noomit
   targetPort IntOrString 4
   nodePort int32 5
-  appProtocol string 6
+  appProtocol string 6 ptr
 type ServiceSpec
   ports []ServicePort 1 merge=port map=port,protocol
   selector map[string]string 2
@@ -596,13 +573,13 @@ type ServiceSpec
   healthCheckNodePort int32 12
   publishNotReadyAddresses bool 13
   sessionAffinityConfig SessionAffinityConfig 14
-  ipFamilyPolicy string 17
+  ipFamilyPolicy string 17 ptr
   clusterIPs []string 18 atomic
   ipFamilies []string 19 atomic
-  allocateLoadBalancerNodePorts bool 20
-  loadBalancerClass string 21
-  internalTrafficPolicy string 22
-  trafficDistribution string 23
+  allocateLoadBalancerNodePorts bool 20 ptr
+  loadBalancerClass string 21 ptr
+  internalTrafficPolicy string 22 ptr
+  trafficDistribution string 23 ptr
 type ServiceStatus
   loadBalancer LoadBalancerStatus 1
   conditions []meta/v1.Condition 2 merge=type map=type
@@ -621,51 +598,22 @@ type StorageOSVolumeSource
   readOnly bool 4
   secretRef LocalObjectReference 5
 type Taint
-  key string 1 required
+  key string 1 required noomit
   value string 2
-  effect string 3 required
+  effect string 3 required noomit
   timeAdded Time 4
 type TypedLocalObjectReference atomic
-  apiGroup string 1
-  kind string 2 required
-  name string 3 required
+  apiGroup string 1 ptr noomit
+  kind string 2 required noomit
+  name string 3 required noomit
 type TypedObjectReference
-  apiGroup string 1
-  kind string 2 required
-  name string 3 required
-  namespace string 4
+  apiGroup string 1 ptr noomit
+  kind string 2 required noomit
+  name string 3 required noomit
+  namespace string 4 ptr
 type Volume
-  name string 1 required
-  hostPath HostPathVolumeSource -
-  emptyDir EmptyDirVolumeSource -
-  gcePersistentDisk GCEPersistentDiskVolumeSource -
-  awsElasticBlockStore AWSElasticBlockStoreVolumeSource -
-  gitRepo GitRepoVolumeSource -
-  secret SecretVolumeSource -
-  nfs NFSVolumeSource -
-  iscsi ISCSIVolumeSource -
-  glusterfs GlusterfsVolumeSource -
-  persistentVolumeClaim PersistentVolumeClaimVolumeSource -
-  rbd RBDVolumeSource -
-  flexVolume FlexVolumeSource -
-  cinder CinderVolumeSource -
-  cephfs CephFSVolumeSource -
-  flocker FlockerVolumeSource -
-  downwardAPI DownwardAPIVolumeSource -
-  fc FCVolumeSource -
-  azureFile AzureFileVolumeSource -
-  configMap ConfigMapVolumeSource -
-  vsphereVolume VsphereVirtualDiskVolumeSource -
-  quobyte QuobyteVolumeSource -
-  azureDisk AzureDiskVolumeSource -
-  photonPersistentDisk PhotonPersistentDiskVolumeSource -
-  portworxVolume PortworxVolumeSource -
-  scaleIO ScaleIOVolumeSource -
-  projected ProjectedVolumeSource -
-  storageos StorageOSVolumeSource -
-  csi CSIVolumeSource -
-  ephemeral EphemeralVolumeSource -
-  image ImageVolumeSource -
+  name string 1 required noomit
+  volumeSource VolumeSource 2 inline
 type VolumeHealthStatus
   healthConditions []VolumeHealthCondition 1 merge=status map=status,reason
   lastTransitionTime Time 2
@@ -713,14 +661,14 @@ type VolumeSource
   ephemeral EphemeralVolumeSource 29
   image ImageVolumeSource 30
 type VsphereVirtualDiskVolumeSource
-  volumePath string 1 required
+  volumePath string 1 required noomit
   fsType string 2
   storagePolicyName string 3
   storagePolicyID string 4
 type TopologySelectorTerm atomic
   matchLabelExpressions []TopologySelectorLabelRequirement 1 atomic
 type TopologySelectorLabelRequirement
-  key string 1 required
-  values []string 2 required atomic
+  key string 1 required noomit
+  values []string 2 required atomic noomit
 """#
 }

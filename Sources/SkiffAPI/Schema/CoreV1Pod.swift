@@ -1,10 +1,9 @@
 extension SchemaSources {
     static let coreV1Pod = #"""
 package core/v1
-# Go structs embedded inline are flattened: their fields appear in the outer type with
-# tag `-`, since on the wire they sit in a nested message (Probe: ProbeHandler is field 1;
-# EphemeralContainer: EphemeralContainerCommon is field 1; ConfigMapKeySelector,
-# SecretKeySelector, ConfigMapEnvSource, SecretEnvSource: LocalObjectReference is field 1).
+# Go structs embedded inline are `inline` fields: JSON carries their fields directly,
+# protobuf nests them in a message (Probe's ProbeHandler, EphemeralContainerCommon, the
+# LocalObjectReference of the key selectors and env sources).
 type Pod object
   metadata meta/v1.ObjectMeta 1
   spec PodSpec 2
@@ -14,17 +13,17 @@ type PodTemplate object
   template PodTemplateSpec 2
 type Binding object
   metadata meta/v1.ObjectMeta 1
-  target ObjectReference 2 required
+  target ObjectReference 2 required noomit
 type ReplicationController object
   metadata meta/v1.ObjectMeta 1
   spec ReplicationControllerSpec 2
   status ReplicationControllerStatus 3
 type PodSpec
   volumes []Volume 1 retainKeys merge=name map=name
-  containers []Container 2 required merge=name map=name
+  containers []Container 2 required merge=name map=name noomit
   restartPolicy string 3
-  terminationGracePeriodSeconds int64 4
-  activeDeadlineSeconds int64 5
+  terminationGracePeriodSeconds int64 4 ptr
+  activeDeadlineSeconds int64 5 ptr
   dnsPolicy string 6
   nodeSelector map[string]string 7
   serviceAccountName string 8
@@ -40,27 +39,27 @@ type PodSpec
   affinity Affinity 18
   schedulerName string 19
   initContainers []Container 20 merge=name map=name
-  automountServiceAccountToken bool 21
+  automountServiceAccountToken bool 21 ptr
   tolerations []Toleration 22 atomic
   hostAliases []HostAlias 23 merge=ip map=ip
   priorityClassName string 24
-  priority int32 25
+  priority int32 25 ptr
   dnsConfig PodDNSConfig 26
-  shareProcessNamespace bool 27
+  shareProcessNamespace bool 27 ptr
   readinessGates []PodReadinessGate 28 atomic
-  runtimeClassName string 29
-  enableServiceLinks bool 30
-  preemptionPolicy string 31
+  runtimeClassName string 29 ptr
+  enableServiceLinks bool 30 ptr
+  preemptionPolicy string 31 ptr
   overhead map[string]Quantity 32
   topologySpreadConstraints []TopologySpreadConstraint 33 merge=topologyKey map=topologyKey,whenUnsatisfiable
   ephemeralContainers []EphemeralContainer 34 merge=name map=name
-  setHostnameAsFQDN bool 35
+  setHostnameAsFQDN bool 35 ptr
   os PodOS 36
-  hostUsers bool 37
+  hostUsers bool 37 ptr
   schedulingGates []PodSchedulingGate 38 merge=name map=name
   resourceClaims []PodResourceClaim 39 retainKeys merge=name map=name
   resources ResourceRequirements 40
-  hostnameOverride string 41
+  hostnameOverride string 41 ptr
   schedulingGroup PodSchedulingGroup 43
   evictionResponders []EvictionResponder 44 merge=name map=name
 type PodStatus
@@ -98,19 +97,19 @@ type ObjectReference atomic
   resourceVersion string 6
   fieldPath string 7
 type ReplicationControllerSpec
-  replicas int32 1
+  replicas int32 1 ptr
   selector map[string]string 2
   template PodTemplateSpec 3
   minReadySeconds int32 4
 type ReplicationControllerStatus
-  replicas int32 1 required
+  replicas int32 1 required noomit
   fullyLabeledReplicas int32 2
   observedGeneration int64 3
   readyReplicas int32 4
   availableReplicas int32 5
   conditions []ReplicationControllerCondition 6 merge=type map=type
 type Container
-  name string 1 required
+  name string 1 required noomit
   image string 2
   command []string 3 atomic
   args []string 4 atomic
@@ -133,49 +132,51 @@ type Container
   volumeDevices []VolumeDevice 21 merge=devicePath map=devicePath
   startupProbe Probe 22
   resizePolicy []ContainerResizePolicy 23 atomic
-  restartPolicy string 24
+  restartPolicy string 24 ptr
   restartPolicyRules []ContainerRestartRule 25 atomic
 type EphemeralContainer
-  name string - required
-  image string -
-  command []string - atomic
-  args []string - atomic
-  workingDir string -
-  ports []ContainerPort - merge=containerPort map=containerPort,protocol
-  env []EnvVar - merge=name map=name
-  resources ResourceRequirements -
-  volumeMounts []VolumeMount - merge=mountPath map=mountPath
-  livenessProbe Probe -
-  readinessProbe Probe -
-  lifecycle Lifecycle -
-  terminationMessagePath string -
-  imagePullPolicy string -
-  securityContext SecurityContext -
-  stdin bool -
-  stdinOnce bool -
-  tty bool -
-  envFrom []EnvFromSource - atomic
-  terminationMessagePolicy string -
-  volumeDevices []VolumeDevice - merge=devicePath map=devicePath
-  startupProbe Probe -
-  resizePolicy []ContainerResizePolicy - atomic
-  restartPolicy string -
-  restartPolicyRules []ContainerRestartRule - atomic
+  ephemeralContainerCommon EphemeralContainerCommon 1 inline
   targetContainerName string 2
+type EphemeralContainerCommon   # Container's fields, tags and strategies
+  name string 1 required noomit
+  image string 2
+  command []string 3 atomic
+  args []string 4 atomic
+  workingDir string 5
+  ports []ContainerPort 6 merge=containerPort map=containerPort,protocol
+  env []EnvVar 7 merge=name map=name
+  resources ResourceRequirements 8
+  volumeMounts []VolumeMount 9 merge=mountPath map=mountPath
+  livenessProbe Probe 10
+  readinessProbe Probe 11
+  lifecycle Lifecycle 12
+  terminationMessagePath string 13
+  imagePullPolicy string 14
+  securityContext SecurityContext 15
+  stdin bool 16
+  stdinOnce bool 17
+  tty bool 18
+  envFrom []EnvFromSource 19 atomic
+  terminationMessagePolicy string 20
+  volumeDevices []VolumeDevice 21 merge=devicePath map=devicePath
+  startupProbe Probe 22
+  resizePolicy []ContainerResizePolicy 23 atomic
+  restartPolicy string 24 ptr
+  restartPolicyRules []ContainerRestartRule 25 atomic
 type PodSecurityContext
   seLinuxOptions SELinuxOptions 1
-  runAsUser int64 2
-  runAsNonRoot bool 3
+  runAsUser int64 2 ptr
+  runAsNonRoot bool 3 ptr
   supplementalGroups []int64 4 atomic
-  fsGroup int64 5
-  runAsGroup int64 6
+  fsGroup int64 5 ptr
+  runAsGroup int64 6 ptr
   sysctls []Sysctl 7 atomic
   windowsOptions WindowsSecurityContextOptions 8
-  fsGroupChangePolicy string 9
+  fsGroupChangePolicy string 9 ptr
   seccompProfile SeccompProfile 10
   appArmorProfile AppArmorProfile 11
-  supplementalGroupsPolicy string 12
-  seLinuxChangePolicy string 13
+  supplementalGroupsPolicy string 12 ptr
+  seLinuxChangePolicy string 13 ptr
 type LocalObjectReference atomic
   name string 1
 type Affinity
@@ -187,95 +188,95 @@ type Toleration
   operator string 2
   value string 3
   effect string 4
-  tolerationSeconds int64 5
+  tolerationSeconds int64 5 ptr
 type HostAlias
-  ip string 1 required
+  ip string 1 required noomit
   hostnames []string 2 atomic
 type PodDNSConfig
   nameservers []string 1 atomic
   searches []string 2 atomic
   options []PodDNSConfigOption 3 atomic
 type PodReadinessGate
-  conditionType string 1 required
+  conditionType string 1 required noomit
 type TopologySpreadConstraint
-  maxSkew int32 1 required
-  topologyKey string 2 required
-  whenUnsatisfiable string 3 required
+  maxSkew int32 1 required noomit
+  topologyKey string 2 required noomit
+  whenUnsatisfiable string 3 required noomit
   labelSelector meta/v1.LabelSelector 4
-  minDomains int32 5
-  nodeAffinityPolicy string 6
-  nodeTaintsPolicy string 7
+  minDomains int32 5 ptr
+  nodeAffinityPolicy string 6 ptr
+  nodeTaintsPolicy string 7 ptr
   matchLabelKeys []string 8 atomic
 type PodOS
-  name string 1 required
+  name string 1 required noomit
 type PodSchedulingGate
-  name string 1 required
+  name string 1 required noomit
 type PodResourceClaim
-  name string 1 required
-  resourceClaimName string 3
-  resourceClaimTemplateName string 4
+  name string 1 required noomit
+  resourceClaimName string 3 ptr
+  resourceClaimTemplateName string 4 ptr
 type ResourceRequirements
   limits map[string]Quantity 1
   requests map[string]Quantity 2
   claims []ResourceClaim 3 map=name
 type PodSchedulingGroup
-  podGroupName string 1
+  podGroupName string 1 ptr
 type EvictionResponder atomic
-  name string 1 required
-  priority int32 2 required
+  name string 1 required noomit
+  priority int32 2 required ptr noomit
 type PodCondition
-  type string 1 required
-  status string 2 required
+  type string 1 required noomit
+  status string 2 required noomit
   lastProbeTime Time 3
   lastTransitionTime Time 4
   reason string 5
   message string 6
   observedGeneration int64 7
 type HostIP
-  ip string 1 required
+  ip string 1 required noomit
 type PodIP
-  ip string 1 required
+  ip string 1 required noomit
 type ContainerStatus
-  name string 1 required
+  name string 1 required noomit
   state ContainerState 2
   lastState ContainerState 3
-  ready bool 4 required
-  restartCount int32 5 required
-  image string 6 required
-  imageID string 7 required
+  ready bool 4 required noomit
+  restartCount int32 5 required noomit
+  image string 6 required noomit
+  imageID string 7 required noomit
   containerID string 8
-  started bool 9
+  started bool 9 ptr
   allocatedResources map[string]Quantity 10
   resources ResourceRequirements 11
   volumeMounts []VolumeMountStatus 12 merge=mountPath map=mountPath
   user ContainerUser 13
   allocatedResourcesStatus []ResourceStatus 14 merge=name map=name
-  stopSignal string 15
+  stopSignal string 15 ptr
 type PodResourceClaimStatus
-  name string 1 required
-  resourceClaimName string 2
+  name string 1 required noomit
+  resourceClaimName string 2 ptr
 type PodExtendedResourceClaimStatus
-  requestMappings []ContainerExtendedResourceRequest 1 required atomic
-  resourceClaimName string 2 required
+  requestMappings []ContainerExtendedResourceRequest 1 required atomic noomit
+  resourceClaimName string 2 required noomit
 type NodeAllocatableResourceClaimStatus
-  resourceClaimName string 1 required
+  resourceClaimName string 1 required noomit
   containers []string 2 set
   mapping []NodeAllocatableMappedResources 4 merge=name map=name
   overhead []NodeAllocatableOverheadResources 5 merge=name map=name
 type PodVolumeHealth
-  name string 1 required
+  name string 1 required noomit
   healthConditions []VolumeHealthCondition 2 merge=status map=status,reason
   lastTransitionTime Time 3
 type ReplicationControllerCondition
-  type string 1 required
-  status string 2 required
+  type string 1 required noomit
+  status string 2 required noomit
   lastTransitionTime Time 3
   reason string 4
   message string 5
 type ContainerPort
   name string 1
   hostPort int32 2
-  containerPort int32 3 required
+  containerPort int32 3 required noomit
   protocol string 4
   hostIP string 5
 type EnvFromSource
@@ -283,52 +284,54 @@ type EnvFromSource
   configMapRef ConfigMapEnvSource 2
   secretRef SecretEnvSource 3
 type EnvVar
-  name string 1 required
+  name string 1 required noomit
   value string 2
   valueFrom EnvVarSource 3
 type ContainerResizePolicy
-  resourceName string 1 required
-  restartPolicy string 2 required
+  resourceName string 1 required noomit
+  restartPolicy string 2 required noomit
 type ContainerRestartRule
   action string 1 required
   exitCodes ContainerRestartRuleOnExitCodes 2
 type VolumeMount
-  name string 1 required
+  name string 1 required noomit
   readOnly bool 2
-  mountPath string 3 required
+  mountPath string 3 required noomit
   subPath string 4
-  mountPropagation string 5
+  mountPropagation string 5 ptr
   subPathExpr string 6
-  recursiveReadOnly string 7
+  recursiveReadOnly string 7 ptr
   bindMountOptions []string 8 set
 type VolumeDevice
-  name string 1 required
-  devicePath string 2 required
+  name string 1 required noomit
+  devicePath string 2 required noomit
 type Probe
-  exec ExecAction -
-  httpGet HTTPGetAction -
-  tcpSocket TCPSocketAction -
-  grpc GRPCAction -
+  handler ProbeHandler 1 inline
   initialDelaySeconds int32 2
   timeoutSeconds int32 3
   periodSeconds int32 4
   successThreshold int32 5
   failureThreshold int32 6
-  terminationGracePeriodSeconds int64 7
+  terminationGracePeriodSeconds int64 7 ptr
+type ProbeHandler
+  exec ExecAction 1
+  httpGet HTTPGetAction 2
+  tcpSocket TCPSocketAction 3
+  grpc GRPCAction 4
 type Lifecycle
   postStart LifecycleHandler 1
   preStop LifecycleHandler 2
-  stopSignal string 3
+  stopSignal string 3 ptr
 type SecurityContext
   capabilities Capabilities 1
-  privileged bool 2
+  privileged bool 2 ptr
   seLinuxOptions SELinuxOptions 3
-  runAsUser int64 4
-  runAsNonRoot bool 5
-  readOnlyRootFilesystem bool 6
-  allowPrivilegeEscalation bool 7
-  runAsGroup int64 8
-  procMount string 9
+  runAsUser int64 4 ptr
+  runAsNonRoot bool 5 ptr
+  readOnlyRootFilesystem bool 6 ptr
+  allowPrivilegeEscalation bool 7 ptr
+  runAsGroup int64 8 ptr
+  procMount string 9 ptr
   windowsOptions WindowsSecurityContextOptions 10
   seccompProfile SeccompProfile 11
   appArmorProfile AppArmorProfile 12
@@ -338,19 +341,19 @@ type SELinuxOptions
   type string 3
   level string 4
 type WindowsSecurityContextOptions
-  gmsaCredentialSpecName string 1
-  gmsaCredentialSpec string 2
-  runAsUserName string 3
-  hostProcess bool 4
+  gmsaCredentialSpecName string 1 ptr
+  gmsaCredentialSpec string 2 ptr
+  runAsUserName string 3 ptr
+  hostProcess bool 4 ptr
 type Sysctl
-  name string 1 required
-  value string 2 required
+  name string 1 required noomit
+  value string 2 required noomit
 type SeccompProfile
-  type string 1 required
-  localhostProfile string 2
+  type string 1 required noomit
+  localhostProfile string 2 ptr
 type AppArmorProfile
-  type string 1 required
-  localhostProfile string 2
+  type string 1 required noomit
+  localhostProfile string 2 ptr
 type NodeAffinity
   requiredDuringSchedulingIgnoredDuringExecution NodeSelector 1
   preferredDuringSchedulingIgnoredDuringExecution []PreferredSchedulingTerm 2 atomic
@@ -362,46 +365,46 @@ type PodAntiAffinity
   preferredDuringSchedulingIgnoredDuringExecution []WeightedPodAffinityTerm 2 atomic
 type PodDNSConfigOption
   name string 1
-  value string 2
+  value string 2 ptr
 type ResourceClaim
-  name string 1 required
+  name string 1 required noomit
   request string 2
 type ContainerState
   waiting ContainerStateWaiting 1
   running ContainerStateRunning 2
   terminated ContainerStateTerminated 3
 type VolumeMountStatus
-  name string 1 required
-  mountPath string 2 required
+  name string 1 required noomit
+  mountPath string 2 required noomit
   readOnly bool 3
-  recursiveReadOnly string 4
+  recursiveReadOnly string 4 ptr
   volumeStatus VolumeStatus 5
 type ContainerUser
   linux LinuxContainerUser 1
 type ResourceStatus
-  name string 1 required
+  name string 1 required noomit
   resources []ResourceHealth 2 map=resourceID
 type ContainerExtendedResourceRequest
-  containerName string 1 required
-  resourceName string 2 required
-  requestName string 3 required
+  containerName string 1 required noomit
+  resourceName string 2 required noomit
+  requestName string 3 required noomit
 type NodeAllocatableMappedResources
-  name string 1 required
-  quantity Quantity 2 required
+  name string 1 required noomit
+  quantity Quantity 2 required ptr noomit
 type NodeAllocatableOverheadResources
-  name string 1 required
+  name string 1 required noomit
   perPod Quantity 2
   perContainer Quantity 3
 type VolumeHealthCondition
-  status string 1 required
-  reason string 2 required
+  status string 1 required noomit
+  reason string 2 required noomit
   message string 3
 type ConfigMapEnvSource
-  name string -
-  optional bool 2
+  localObjectReference LocalObjectReference 1 inline
+  optional bool 2 ptr
 type SecretEnvSource
-  name string -
-  optional bool 2
+  localObjectReference LocalObjectReference 1 inline
+  optional bool 2 ptr
 type EnvVarSource
   fieldRef ObjectFieldSelector 1
   resourceFieldRef ResourceFieldSelector 2
@@ -415,18 +418,18 @@ type ExecAction
   command []string 1 atomic
 type HTTPGetAction
   path string 1
-  port IntOrString 2 required
+  port IntOrString 2 required noomit
   host string 3
   scheme string 4
   httpHeaders []HTTPHeader 5 atomic
-  protocol string 6
+  protocol string 6 ptr
 type TCPSocketAction
-  port IntOrString 1 required
+  port IntOrString 1 required noomit
   host string 2
 type GRPCAction
-  port int32 1 required
-  service string 2
-  mode string 3
+  port int32 1 required noomit
+  service string 2 ptr noomit
+  mode string 3 ptr
 type LifecycleHandler
   exec ExecAction 1
   httpGet HTTPGetAction 2
@@ -436,27 +439,27 @@ type Capabilities
   add []string 1 atomic
   drop []string 2 atomic
 type NodeSelector atomic
-  nodeSelectorTerms []NodeSelectorTerm 1 required atomic
+  nodeSelectorTerms []NodeSelectorTerm 1 required atomic noomit
 type PreferredSchedulingTerm
-  weight int32 1 required
-  preference NodeSelectorTerm 2 required
+  weight int32 1 required noomit
+  preference NodeSelectorTerm 2 required noomit
 type PodAffinityTerm
   labelSelector meta/v1.LabelSelector 1
   namespaces []string 2 atomic
-  topologyKey string 3 required
+  topologyKey string 3 required noomit
   namespaceSelector meta/v1.LabelSelector 4
   matchLabelKeys []string 5 atomic
   mismatchLabelKeys []string 6 atomic
 type WeightedPodAffinityTerm
-  weight int32 1 required
-  podAffinityTerm PodAffinityTerm 2 required
+  weight int32 1 required noomit
+  podAffinityTerm PodAffinityTerm 2 required noomit
 type ContainerStateWaiting
   reason string 1
   message string 2
 type ContainerStateRunning
   startedAt Time 1
 type ContainerStateTerminated
-  exitCode int32 1 required
+  exitCode int32 1 required noomit
   signal int32 2
   reason string 3
   message string 4
@@ -466,46 +469,46 @@ type ContainerStateTerminated
 type VolumeStatus
   image ImageVolumeStatus 1
 type LinuxContainerUser
-  uid int64 1 required
-  gid int64 2 required
+  uid int64 1 required noomit
+  gid int64 2 required noomit
   supplementalGroups []int64 3 atomic
 type ResourceHealth
-  resourceID string 1 required
+  resourceID string 1 required noomit
   health string 2
-  message string 6
+  message string 6 ptr
 type ObjectFieldSelector atomic
   apiVersion string 1
-  fieldPath string 2 required
+  fieldPath string 2 required noomit
 type ResourceFieldSelector atomic
   containerName string 1
-  resource string 2 required
+  resource string 2 required noomit
   divisor Quantity 3
 type ConfigMapKeySelector atomic
-  name string -
-  key string 2 required
-  optional bool 3
+  localObjectReference LocalObjectReference 1 inline
+  key string 2 required noomit
+  optional bool 3 ptr
 type SecretKeySelector atomic
-  name string -
-  key string 2 required
-  optional bool 3
+  localObjectReference LocalObjectReference 1 inline
+  key string 2 required noomit
+  optional bool 3 ptr
 type FileKeySelector atomic
-  volumeName string 1 required
-  path string 2 required
-  key string 3 required
-  optional bool 4
+  volumeName string 1 required noomit
+  path string 2 required noomit
+  key string 3 required noomit
+  optional bool 4 ptr
 type HTTPHeader
-  name string 1 required
-  value string 2 required
+  name string 1 required noomit
+  value string 2 required noomit
 type SleepAction
-  seconds int64 1 required
+  seconds int64 1 required noomit
 type NodeSelectorTerm atomic
   matchExpressions []NodeSelectorRequirement 1 atomic
   matchFields []NodeSelectorRequirement 2 atomic
 type ImageVolumeStatus
   imageRef string 1 required
 type NodeSelectorRequirement
-  key string 1 required
-  operator string 2 required
+  key string 1 required noomit
+  operator string 2 required noomit
   values []string 3 atomic
 """#
 }

@@ -2,8 +2,8 @@ extension SchemaSources {
     static let eventsV1 = #"""
 package events/v1
 type Event object
-  metadata meta/v1.ObjectMeta 1
-  eventTime MicroTime 2 required
+  metadata meta/v1.ObjectMeta 1 noomit
+  eventTime MicroTime 2 required noomit
   series EventSeries 3
   reportingController string 4
   reportingInstance string 5
@@ -18,7 +18,7 @@ type Event object
   deprecatedLastTimestamp Time 14
   deprecatedCount int32 15
 type EventSeries
-  count int32 1 required
-  lastObservedTime MicroTime 2 required
+  count int32 1 required noomit
+  lastObservedTime MicroTime 2 required noomit
 """#
 }

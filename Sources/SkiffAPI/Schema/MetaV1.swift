@@ -13,7 +13,7 @@ type ObjectMeta
   generation int64 7
   creationTimestamp Time 8
   deletionTimestamp Time 9
-  deletionGracePeriodSeconds int64 10
+  deletionGracePeriodSeconds int64 10 ptr
   labels map[string]string 11
   annotations map[string]string 12
   ownerReferences []OwnerReference 13 merge=uid map=uid
@@ -23,18 +23,18 @@ type ListMeta
   selfLink string 1
   resourceVersion string 2
   continue string 3
-  remainingItemCount int64 4
+  remainingItemCount int64 4 ptr
   shardInfo ShardInfo 5
 type LabelSelector atomic
   matchLabels map[string]string 1
   matchExpressions []LabelSelectorRequirement 2 atomic
 type Condition
-  type string 1 required
-  status string 2 required
+  type string 1 required noomit
+  status string 2 required noomit
   observedGeneration int64 3
-  lastTransitionTime Time 4 required
-  reason string 5 required
-  message string 6 required
+  lastTransitionTime Time 4 required noomit
+  reason string 5 required noomit
+  message string 6 required noomit
 type Status
   apiVersion string -
   kind string -
@@ -47,19 +47,19 @@ type Status
 type DeleteOptions
   apiVersion string -
   kind string -
-  gracePeriodSeconds int64 1
+  gracePeriodSeconds int64 1 ptr
   preconditions Preconditions 2
-  orphanDependents bool 3
-  propagationPolicy string 4
+  orphanDependents bool 3 ptr
+  propagationPolicy string 4 ptr
   dryRun []string 5 atomic
-  ignoreStoreReadErrorWithClusterBreakingPotential bool 6
+  ignoreStoreReadErrorWithClusterBreakingPotential bool 6 ptr
 type OwnerReference atomic
-  kind string 1 required
-  name string 3 required
-  uid string 4 required
-  apiVersion string 5 required
-  controller bool 6
-  blockOwnerDeletion bool 7
+  kind string 1 required noomit
+  name string 3 required noomit
+  uid string 4 required noomit
+  apiVersion string 5 required noomit
+  controller bool 6 ptr
+  blockOwnerDeletion bool 7 ptr
 type ManagedFieldsEntry
   manager string 1
   operation string 2
@@ -69,10 +69,10 @@ type ManagedFieldsEntry
   fieldsV1 any 7
   subresource string 8
 type ShardInfo
-  selector string 1 required
+  selector string 1 required noomit
 type LabelSelectorRequirement
-  key string 1 required
-  operator string 2 required
+  key string 1 required noomit
+  operator string 2 required noomit
   values []string 3 atomic
 type StatusDetails
   name string 1
@@ -82,8 +82,8 @@ type StatusDetails
   retryAfterSeconds int32 5
   uid string 6
 type Preconditions
-  uid string 1
-  resourceVersion string 2
+  uid string 1 ptr
+  resourceVersion string 2 ptr
 type StatusCause
   reason string 1
   message string 2

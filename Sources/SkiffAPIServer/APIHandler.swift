@@ -1,0 +1,163 @@
+import Foundation
+import Logging
+import SkiffAPI
+import SkiffCore
+import SkiffStore
+
+/// The Kubernetes REST API over the store: routes a request to discovery, a resource
+/// verb or a subresource, and turns every failure into a metav1.Status.
+public final class APIHandler: Sendable {
+    public let registry: ResourceRegistry
+    let store: any Store
+    let cache: WatchCache
+    let schema: APISchema
+    let logger = Logger(label: "skiff.apiserver")
+    let serviceIPs: ServiceIPAllocator
+    /// kube-apiserver's default watch timeout is random in [30, 60) minutes.
+    let defaultWatchTimeout: ClosedRange<Int> = 1800...3599
+
+    public init(store: any Store, registry: ResourceRegistry = APIHandler.builtInRegistry(),
+                schema: APISchema = .builtIn, serviceCIDR: String = "10.96.0.0/12") {
+        self.store = store
+        self.registry = registry
+        self.schema = schema
+        self.cache = WatchCache(store: store, registry: registry)
+        self.serviceIPs = ServiceIPAllocator(cidr: serviceCIDR)
+    }
+
+    public static func builtInRegistry() -> ResourceRegistry {
+        ResourceRegistry(BuiltinResources.all(), preferredVersions: BuiltinResources.preferredVersions)
+    }
+
+    /// Runs the watch cache until cancelled; the API serves once it has loaded.
+    public func run() async throws {
+        try await cache.run()
+    }
+
+    /// Waits until the watch cache has loaded the store (readiness).
+    public func waitUntilReady() async {
+        await cache.wait(for: 0)
+    }
+
+    public func handle(_ req: APIRequest) async -> APIResponse {
+        do {
+            return try await route(req)
+        } catch let e as APIError {
+            return .error(e)
+        } catch {
+            logger.error("request failed", metadata: ["path": "\(req.path)", "error": "\(error)"])
+            return .error(.internalError("\(error)"))
+        }
+    }
+
+    func route(_ req: APIRequest) async throws -> APIResponse {
+        switch req.path {
+        case "/version", "/version/":
+            return .json(200, Self.version)
+        case "/healthz", "/livez", "/readyz":
+            return .text(200, "ok")
+        case "/openapi/v2", "/openapi/v3":
+            throw APIError.notFound("openapi", req.path)
+        default:
+            break
+        }
+        guard let info = RequestInfo.parse(req.path) else {
+            throw APIError(code: 404, reason: "NotFound", message: "the server could not find the requested resource")
+        }
+        switch info.target {
+        case .discoveryRoot, .discoveryGroup, .discoveryVersion:
+            guard req.method == "GET" else { throw APIError.methodNotAllowed("the server does not allow this method on the requested resource") }
+            return try discovery(info, req, root: req.path.hasPrefix("/apis") ? "apis" : "api")
+        case .resource:
+            return try await resourceRequest(info, req)
+        }
+    }
+
+    func resourceRequest(_ info: RequestInfo, _ req: APIRequest) async throws(APIError) -> APIResponse {
+        guard let r = registry.lookup(group: info.group, version: info.version, resource: info.resource) else {
+            throw APIError(code: 404, reason: "NotFound", message: "the server could not find the requested resource")
+        }
+        if !r.namespaced, info.namespace != nil {
+            throw APIError(code: 404, reason: "NotFound", message: "the server could not find the requested resource")
+        }
+        if let sub = info.subresource, !r.subresources.contains(where: { $0.name == sub }) {
+            throw APIError(code: 404, reason: "NotFound", message: "the server could not find the requested resource")
+        }
+        if r.namespaced, info.namespace == nil, info.name != nil {
+            throw APIError(code: 404, reason: "NotFound", message: "the server could not find the requested resource")
+        }
+        if let name = info.name, name.isEmpty || name == "." || name == ".." || name.contains("/") || name.contains("%") {
+            throw APIError.badRequest("name may not be \"\(name)\"")
+        }
+        let namespaceMissing = r.namespaced && info.namespace == nil
+        switch (req.method, info.name, info.subresource) {
+        case ("GET", nil, _):
+            let watch = req.queryValue("watch").map { $0 == "true" || $0 == "1" } ?? false
+            return watch ? try await watchResources(r, info, req) : try await list(r, info, req)
+        case ("GET", let name?, nil):
+            return try await get(r, info, name, req)
+        case ("GET", let name?, let sub?):
+            return try await getSubresource(r, info, name, sub, req)
+        case ("POST", nil, _) where r.kind == "Binding":
+            let binding = try BodyDecoding.decodeObject(req)
+            return try await bind(info.namespace ?? "", binding.name ?? "", binding, req)
+        case ("POST", nil, _):
+            if namespaceMissing { throw APIError.methodNotAllowed("POST on a namespaced resource needs a namespace in the path") }
+            return try await create(r, info, req)
+        case ("POST", let name?, let sub?):
+            return try await createSubresource(r, info, name, sub, req)
+        case ("PUT", let name?, let sub):
+            return try await update(r, info, name, sub, req)
+        case ("PATCH", let name?, let sub):
+            return try await patch(r, info, name, sub, req)
+        case ("DELETE", let name?, nil):
+            return try await delete(r, info, name, req)
+        case ("DELETE", nil, nil):
+            return try await deleteCollection(r, info, req)
+        default:
+            throw APIError.methodNotAllowed("the server does not allow this method on the requested resource")
+        }
+    }
+
+    /// The /version document (all nine fields: the Python client requires them).
+    static let version: JSON = [
+        "major": "1", "minor": "33", "gitVersion": "v1.33.0+skiff", "gitCommit": "skiff", "gitTreeState": "clean",
+        "buildDate": "2026-11-27T00:00:00Z", "goVersion": "swift6.3", "compiler": "swiftc", "platform": "linux/amd64",
+    ]
+
+    // MARK: Shared helpers
+
+    func parseStored(_ bytes: [UInt8]) throws(APIError) -> JSON {
+        do { return try JSON.parse(bytes) } catch { throw .internalError("stored object is not valid JSON: \(error)") }
+    }
+
+    /// Waits for the cache to reflect every write acknowledged so far (a consistent read).
+    func consistentRead() async {
+        await cache.wait(for: await store.currentRevision())
+    }
+
+    func isDryRun(_ req: APIRequest) throws(APIError) -> Bool {
+        guard let values = req.query["dryRun"] else { return false }
+        for v in values where v != "All" {
+            throw .badRequest("dryRun: Unsupported value: \"\(v)\": supported values: \"All\"")
+        }
+        return !values.isEmpty
+    }
+}
+
+/// Maps store failures onto API errors for `resource`.
+extension StoreError {
+    func apiError(_ r: ResourceInfo, name: String) -> APIError {
+        switch self {
+        case .keyExists: r.alreadyExists(name)
+        case .keyNotFound: r.notFound(name)
+        case .conflict: r.conflict(name)
+        case .compacted(let requested, let compacted): .gone("too old resource version: \(requested) (\(compacted))")
+        case .futureRevision(let requested, let current):
+            APIError(code: 504, reason: "Timeout", message: "Too large resource version: \(requested), current: \(current)",
+                     causes: [.init(type: "ResourceVersionTooLarge", message: "Too large resource version", field: "")],
+                     retryAfterSeconds: 1)
+        case .unavailable(let why): .serviceUnavailable(why)
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import SkiffCore
+
+/// A request as the API handler sees it, independent of the HTTP server, so the whole
+/// API can be exercised in tests without sockets.
+public struct APIRequest: Sendable {
+    public var method: String
+    public var path: String
+    public var query: [String: [String]]
+    public var headers: [String: String]
+    public var body: [UInt8]
+    /// The authenticated user ("system:admin"...), set by authentication.
+    public var user: String?
+
+    public init(method: String, path: String, query: [String: [String]] = [:], headers: [String: String] = [:], body: [UInt8] = [], user: String? = nil) {
+        self.method = method
+        self.path = path
+        self.query = query
+        self.headers = headers
+        self.body = body
+        self.user = user
+    }
+
+    /// Parses "path?a=b&c=d" (tests and tools).
+    public init(_ method: String, _ target: String, body: String = "", headers: [String: String] = [:]) {
+        let parts = target.split(separator: "?", maxSplits: 1)
+        self.init(method: method, path: String(parts[0]), query: parts.count > 1 ? APIRequest.parseQuery(String(parts[1])) : [:],
+                  headers: headers, body: Array(body.utf8))
+    }
+
+    public func queryValue(_ name: String) -> String? { query[name]?.first }
+
+    public func header(_ name: String) -> String? { headers[name.lowercased()] }
+
+    public static func parseQuery(_ s: String) -> [String: [String]] {
+        var q: [String: [String]] = [:]
+        for pair in s.split(separator: "&") where !pair.isEmpty {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = percentDecode(String(kv[0]))
+            q[key, default: []].append(kv.count > 1 ? percentDecode(String(kv[1])) : "")
+        }
+        return q
+    }
+
+    static func percentDecode(_ s: String) -> String {
+        var out: [UInt8] = []
+        let b = Array(s.utf8)
+        var i = 0
+        while i < b.count {
+            if b[i] == UInt8(ascii: "%"), i + 2 < b.count, let v = UInt8(String(decoding: b[(i + 1)...(i + 2)], as: UTF8.self), radix: 16) {
+                out.append(v)
+                i += 3
+            } else {
+                out.append(b[i] == UInt8(ascii: "+") ? UInt8(ascii: " ") : b[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// A response: a body at once, or a stream of chunks (watches, logs).
+public struct APIResponse: Sendable {
+    /// Writes one chunk to the client; throws once the client is gone.
+    public typealias ChunkWriter = @Sendable ([UInt8]) async throws -> Void
+
+    public enum Body: Sendable {
+        case bytes([UInt8])
+        /// Produces the body chunk by chunk (watches, logs); runs in the response's own
+        /// task, so it ends when it returns or the client leaves.
+        case stream(@Sendable (_ write: @escaping ChunkWriter) async throws -> Void)
+    }
+
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: Body
+
+    public init(status: Int, contentType: String = "application/json", headers: [(String, String)] = [], body: Body) {
+        self.status = status
+        self.headers = [("Content-Type", contentType)] + headers
+        self.body = body
+    }
+
+    public static func json(_ status: Int, _ bytes: [UInt8], headers: [(String, String)] = []) -> APIResponse {
+        APIResponse(status: status, headers: headers, body: .bytes(bytes))
+    }
+
+    public static func json(_ status: Int, _ value: JSON, headers: [(String, String)] = []) -> APIResponse {
+        json(status, value.serialized(), headers: headers)
+    }
+
+    public static func error(_ e: APIError) -> APIResponse {
+        var headers: [(String, String)] = []
+        if let retry = e.retryAfterSeconds { headers.append(("Retry-After", String(retry))) }
+        return json(e.code, e.status, headers: headers)
+    }
+
+    public static func text(_ status: Int, _ s: String) -> APIResponse {
+        APIResponse(status: status, contentType: "text/plain; charset=utf-8", body: .bytes(Array(s.utf8)))
+    }
+
+    /// The body bytes of a non-streaming response (tests).
+    public var bodyBytes: [UInt8] {
+        if case .bytes(let b) = body { return b }
+        return []
+    }
+
+    public func header(_ name: String) -> String? {
+        headers.first { $0.0.lowercased() == name.lowercased() }?.1
+    }
+}

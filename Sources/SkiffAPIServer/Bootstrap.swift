@@ -1,0 +1,34 @@
+import SkiffAPI
+import SkiffCore
+
+/// What every cluster has from its first start, as kube-apiserver creates it: the
+/// default, kube-system, kube-public and kube-node-lease namespaces and the `kubernetes`
+/// Service in default.
+extension APIHandler {
+    public func bootstrap(servicePort: Int) async throws(APIError) {
+        await waitUntilReady()
+        guard let namespaces = registry.lookup(group: "", version: "v1", resource: "namespaces"),
+              let services = registry.lookup(group: "", version: "v1", resource: "services")
+        else { return }
+        for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+            try await ensure(namespaces, nil, ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": .string(name)]])
+        }
+        let service: JSON = [
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": ["name": "kubernetes", "namespace": "default",
+                         "labels": ["component": "apiserver", "provider": "kubernetes"]],
+            "spec": ["clusterIP": .string(serviceIPs.firstAddress), "type": "ClusterIP", "sessionAffinity": "None",
+                     "ports": [["name": "https", "port": 443, "protocol": "TCP", "targetPort": .number(JSONNumber(servicePort))]]],
+        ]
+        try await ensure(services, "default", service)
+    }
+
+    private func ensure(_ r: ResourceInfo, _ namespace: String?, _ object: JSON) async throws(APIError) {
+        let request = APIRequest(method: "POST", path: r.prefix(namespace: namespace))
+        do {
+            _ = try await createObject(r, namespace, object, request)
+        } catch {
+            if error.code != 409 { throw error }
+        }
+    }
+}

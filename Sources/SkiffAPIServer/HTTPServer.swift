@@ -1,0 +1,158 @@
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import HTTPTypes
+import ServiceLifecycle
+import Logging
+import NIOCore
+import NIOSSL
+import SkiffCore
+import X509
+
+/// The request context: the connection, so authentication can read the client certificate.
+public struct SkiffRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+
+    public var maxUploadSize: Int { BodyDecoding.maxBodyBytes + 1 }
+}
+
+/// Who may call the API: a client certificate signed by the cluster CA, or a known bearer
+/// token. Health and version endpoints are open, as upstream's are to anonymous users.
+public struct Authenticator: Sendable {
+    /// token -> user name
+    public var tokens: [String: String]
+    /// Plain HTTP for local experiments: everyone is the admin.
+    public var insecure: Bool
+
+    public init(tokens: [String: String], insecure: Bool = false) {
+        self.tokens = tokens
+        self.insecure = insecure
+    }
+
+    static let openPaths: Set<String> = ["/healthz", "/livez", "/readyz", "/version", "/version/"]
+
+    func user(headers: [String: String], channel: any Channel) async -> String? {
+        if insecure { return "system:admin" }
+        if let auth = headers["authorization"], auth.lowercased().hasPrefix("bearer ") {
+            return tokens[String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)]
+        }
+        // The TLS layer already verified any certificate presented against the cluster CA.
+        guard let cert = try? await channel.nioSSL_peerCertificate().get(),
+              let der = try? cert.toDERBytes(), let parsed = try? Certificate(derEncoded: der)
+        else { return nil }
+        for rdn in parsed.subject {
+            for attr in rdn where attr.type == .RDNAttributeType.commonName {
+                return attr.value.description
+            }
+        }
+        return nil
+    }
+}
+
+/// Adapts Hummingbird to the API handler: collects the body, authenticates, and writes
+/// the response, streaming when the handler streams.
+struct APIResponder: HTTPResponder {
+    typealias Context = SkiffRequestContext
+    let handler: APIHandler
+    let authenticator: Authenticator
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        var headers: [String: String] = [:]
+        for field in request.headers {
+            let name = field.name.canonicalName
+            headers[name] = headers[name].map { "\($0), \(field.value)" } ?? field.value
+        }
+        let path = request.uri.path
+        var apiRequest = APIRequest(method: request.method.rawValue, path: path,
+                                    query: APIRequest.parseQuery(request.uri.query ?? ""), headers: headers)
+        if !Authenticator.openPaths.contains(path) {
+            guard let user = await authenticator.user(headers: headers, channel: context.channel) else {
+                return Self.response(.error(.unauthorized()))
+            }
+            apiRequest.user = user
+        }
+        do {
+            var body = try await request.body.collect(upTo: BodyDecoding.maxBodyBytes + 1)
+            apiRequest.body = body.readBytes(length: body.readableBytes) ?? []
+        } catch {
+            return Self.response(.error(.tooLarge()))
+        }
+        return Self.response(await handler.handle(apiRequest))
+    }
+
+    static func response(_ r: APIResponse) -> Response {
+        var fields = HTTPFields()
+        for (name, value) in r.headers {
+            if let n = HTTPField.Name(name) { fields.append(HTTPField(name: n, value: value)) }
+        }
+        let status = HTTPResponse.Status(code: r.status)
+        switch r.body {
+        case .bytes(let bytes):
+            return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        case .stream(let produce):
+            return Response(status: status, headers: fields, body: ResponseBody { writer in
+                let box = WriterBox(writer)
+                try await produce { chunk in try await box.write(chunk) }
+                try await box.finish()
+            })
+        }
+    }
+}
+
+/// Lets the handler's chunk writer (a Sendable closure) reach the response writer; only
+/// the response's own task uses it, one write at a time.
+final class WriterBox: @unchecked Sendable {
+    var writer: any ResponseBodyWriter
+
+    init(_ writer: any ResponseBodyWriter) { self.writer = writer }
+
+    func write(_ chunk: [UInt8]) async throws { try await writer.write(ByteBuffer(bytes: chunk)) }
+    func finish() async throws { try await writer.finish(nil) }
+}
+
+/// TLS material for the server: its certificate and key, and the CA that client
+/// certificates must chain to (optional: bearer tokens need none).
+public struct ServingTLS: Sendable {
+    public var certificatePEM: String
+    public var keyPEM: String
+    public var clientCAPEM: String
+
+    public init(certificatePEM: String, keyPEM: String, clientCAPEM: String) {
+        self.certificatePEM = certificatePEM
+        self.keyPEM = keyPEM
+        self.clientCAPEM = clientCAPEM
+    }
+
+    func configuration() throws -> TLSConfiguration {
+        let chain = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM.utf8))
+        let key = try NIOSSLPrivateKey(bytes: Array(keyPEM.utf8), format: .pem)
+        var config = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        config.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(clientCAPEM.utf8)))
+        config.certificateVerification = .optionalVerification
+        return config
+    }
+}
+
+/// Builds the HTTPS (or, explicitly, plain HTTP) server around the handler.
+public enum APIServerApp {
+    public static func make(
+        handler: APIHandler, host: String, port: Int, tls: ServingTLS?, authenticator: Authenticator,
+        services: [any Service] = [], onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }, logger: Logger
+    ) throws -> some ApplicationProtocol {
+        let server: HTTPServerBuilder = try tls.map { try .tls(.http1(), tlsConfiguration: try $0.configuration()) } ?? .http1()
+        return Application(
+            responder: APIResponder(handler: handler, authenticator: authenticator),
+            server: server,
+            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
+            services: services,
+            onServerRunning: onServerRunning,
+            logger: logger
+        )
+    }
+}

@@ -1,0 +1,282 @@
+import SkiffAPI
+import SkiffCore
+
+/// apps/v1 kinds and ReplicationController.
+enum Apps {
+    static var deployment: ResourceStrategy {
+        var s = ResourceStrategy()
+        s.applyDefaults = { o in
+            PodDefaults.setDefault(&o, "spec", [:])
+            var spec = o["spec"] ?? [:]
+            PodDefaults.setDefault(&spec, "replicas", 1)
+            PodDefaults.setDefault(&spec, "revisionHistoryLimit", 10)
+            PodDefaults.setDefault(&spec, "progressDeadlineSeconds", 600)
+            if spec[path: ["strategy", "type"]] == nil { spec[path: ["strategy", "type"]] = "RollingUpdate" }
+            if spec[path: ["strategy", "type"]]?.stringValue == "RollingUpdate" {
+                var ru = spec[path: ["strategy", "rollingUpdate"]] ?? [:]
+                PodDefaults.setDefault(&ru, "maxUnavailable", "25%")
+                PodDefaults.setDefault(&ru, "maxSurge", "25%")
+                spec[path: ["strategy", "rollingUpdate"]] = ru
+            }
+            o["spec"] = spec
+            PodDefaults.apply(template: &o, at: ["spec", "template"])
+        }
+        s.prepareForCreate = { o in o["status"] = [:] }
+        s.validate = { o, old in workloadCauses(o, old) }
+        s.columns = [
+            TableColumn("Ready") { o, _ in
+                .string("\(o[path: ["status", "readyReplicas"]]?.int64Value ?? 0)/\(o[path: ["spec", "replicas"]]?.int64Value ?? 0)")
+            },
+            TableColumn("Up-to-date", type: "integer") { o, _ in Columns.int(o, ["status", "updatedReplicas"]) },
+            TableColumn("Available", type: "integer") { o, _ in Columns.int(o, ["status", "availableReplicas"]) },
+            Columns.age,
+        ] + Columns.containers(["spec", "template", "spec"]) + [Columns.selector]
+        return s
+    }
+
+    static var replicaSet: ResourceStrategy {
+        var s = ResourceStrategy()
+        s.applyDefaults = { o in
+            PodDefaults.setDefault(&o, "spec", [:])
+            o[path: ["spec", "replicas"]] = o[path: ["spec", "replicas"]] ?? 1
+            PodDefaults.apply(template: &o, at: ["spec", "template"])
+        }
+        s.prepareForCreate = { o in o["status"] = ["replicas": 0] }
+        s.validate = { o, old in workloadCauses(o, old) }
+        s.columns = replicaColumns + Columns.containers(["spec", "template", "spec"]) + [Columns.selector]
+        return s
+    }
+
+    static var replicationController: ResourceStrategy {
+        var s = ResourceStrategy()
+        s.applyDefaults = { o in
+            PodDefaults.setDefault(&o, "spec", [:])
+            o[path: ["spec", "replicas"]] = o[path: ["spec", "replicas"]] ?? 1
+            // An RC without a selector selects its template's labels.
+            if o[path: ["spec", "selector"]] == nil, let labels = o[path: ["spec", "template", "metadata", "labels"]] {
+                o[path: ["spec", "selector"]] = labels
+            }
+            if o[path: ["metadata", "labels"]] == nil, let labels = o[path: ["spec", "template", "metadata", "labels"]] {
+                o[path: ["metadata", "labels"]] = labels
+            }
+            PodDefaults.apply(template: &o, at: ["spec", "template"])
+        }
+        s.prepareForCreate = { o in o["status"] = ["replicas": 0] }
+        s.columns = replicaColumns + Columns.containers(["spec", "template", "spec"]) +
+            [TableColumn("Selector", priority: 1) { o, _ in .string(Columns.mapString(o[path: ["spec", "selector"]])) }]
+        return s
+    }
+
+    static let replicaColumns = [
+        TableColumn("Desired", type: "integer") { o, _ in Columns.int(o, ["spec", "replicas"]) },
+        TableColumn("Current", type: "integer") { o, _ in Columns.int(o, ["status", "replicas"]) },
+        TableColumn("Ready", type: "integer") { o, _ in Columns.int(o, ["status", "readyReplicas"]) },
+        Columns.age,
+    ]
+
+    static var statefulSet: ResourceStrategy {
+        var s = ResourceStrategy()
+        s.applyDefaults = { o in
+            PodDefaults.setDefault(&o, "spec", [:])
+            var spec = o["spec"] ?? [:]
+            PodDefaults.setDefault(&spec, "replicas", 1)
+            PodDefaults.setDefault(&spec, "podManagementPolicy", "OrderedReady")
+            PodDefaults.setDefault(&spec, "revisionHistoryLimit", 10)
+            if spec[path: ["updateStrategy", "type"]] == nil { spec[path: ["updateStrategy", "type"]] = "RollingUpdate" }
+            if spec[path: ["updateStrategy", "type"]]?.stringValue == "RollingUpdate", spec[path: ["updateStrategy", "rollingUpdate", "partition"]] == nil {
+                spec[path: ["updateStrategy", "rollingUpdate", "partition"]] = 0
+            }
+            PodDefaults.setDefault(&spec, "persistentVolumeClaimRetentionPolicy", ["whenDeleted": "Retain", "whenScaled": "Retain"])
+            o["spec"] = spec
+            PodDefaults.apply(template: &o, at: ["spec", "template"])
+        }
+        s.prepareForCreate = { o in o["status"] = ["replicas": 0, "availableReplicas": 0] }
+        s.validate = { o, old in workloadCauses(o, old) }
+        s.columns = [
+            TableColumn("Ready") { o, _ in
+                .string("\(o[path: ["status", "readyReplicas"]]?.int64Value ?? 0)/\(o[path: ["spec", "replicas"]]?.int64Value ?? 0)")
+            },
+            Columns.age,
+        ] + Columns.containers(["spec", "template", "spec"])
+        return s
+    }
+
+    static var daemonSet: ResourceStrategy {
+        var s = ResourceStrategy()
+        s.applyDefaults = { o in
+            PodDefaults.setDefault(&o, "spec", [:])
+            var spec = o["spec"] ?? [:]
+            PodDefaults.setDefault(&spec, "revisionHistoryLimit", 10)
+            if spec[path: ["updateStrategy", "type"]] == nil { spec[path: ["updateStrategy", "type"]] = "RollingUpdate" }
+            if spec[path: ["updateStrategy", "type"]]?.stringValue == "RollingUpdate" {
+                var ru = spec[path: ["updateStrategy", "rollingUpdate"]] ?? [:]
+                PodDefaults.setDefault(&ru, "maxUnavailable", 1)
+                PodDefaults.setDefault(&ru, "maxSurge", 0)
+                spec[path: ["updateStrategy", "rollingUpdate"]] = ru
+            }
+            o["spec"] = spec
+            PodDefaults.apply(template: &o, at: ["spec", "template"])
+        }
+        s.prepareForCreate = { o in
+            o["status"] = ["currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0, "numberReady": 0]
+        }
+        s.validate = { o, old in workloadCauses(o, old) }
+        s.columns = [
+            TableColumn("Desired", type: "integer") { o, _ in Columns.int(o, ["status", "desiredNumberScheduled"]) },
+            TableColumn("Current", type: "integer") { o, _ in Columns.int(o, ["status", "currentNumberScheduled"]) },
+            TableColumn("Ready", type: "integer") { o, _ in Columns.int(o, ["status", "numberReady"]) },
+            TableColumn("Up-to-date", type: "integer") { o, _ in Columns.int(o, ["status", "updatedNumberScheduled"]) },
+            TableColumn("Available", type: "integer") { o, _ in Columns.int(o, ["status", "numberAvailable"]) },
+            TableColumn("Node Selector") { o, _ in .string(Columns.mapString(o[path: ["spec", "template", "spec", "nodeSelector"]])) },
+            Columns.age,
+        ] + Columns.containers(["spec", "template", "spec"]) + [Columns.selector]
+        return s
+    }
+
+    static var controllerRevision: ResourceStrategy {
+        var s = ResourceStrategy()
+        s.columns = [
+            TableColumn("Controller") { o, _ in
+                guard let owner = o.ownerReferences.first(where: { $0["controller"]?.boolValue == true }) else { return "<none>" }
+                let group = (owner["apiVersion"]?.stringValue ?? "").split(separator: "/").dropLast().joined()
+                let kind = (owner["kind"]?.stringValue ?? "").lowercased()
+                return .string("\(group.isEmpty ? kind : "\(kind).\(group)")/\(owner["name"]?.stringValue ?? "")")
+            },
+            TableColumn("Revision", type: "integer") { o, _ in Columns.int(o, ["revision"]) },
+            Columns.age,
+        ]
+        return s
+    }
+
+    /// Checks every workload kind shares: a selector that matches the template's labels,
+    /// a selector that does not change, non-negative replicas.
+    static func workloadCauses(_ o: JSON, _ old: JSON?) -> [APIError.Cause] {
+        var causes: [APIError.Cause] = []
+        guard let selectorJSON = o[path: ["spec", "selector"]], !selectorJSON.isNull else {
+            return causes + [.required("spec.selector")]
+        }
+        do {
+            let selector = try LabelSelector(selectorJSON)
+            if selector.isEmpty {
+                causes.append(.invalid("spec.selector", Columns.selectorString(selectorJSON), "empty selector is invalid for deployment"))
+            } else if !selector.matches(stringMap(o[path: ["spec", "template", "metadata", "labels"]])) {
+                causes.append(.invalid("spec.template.metadata.labels", Columns.mapString(o[path: ["spec", "template", "metadata", "labels"]]),
+                                       "`selector` does not match template `labels`"))
+            }
+        } catch {
+            causes.append(.invalid("spec.selector", Columns.selectorString(selectorJSON), error.message))
+        }
+        if let old, let oldSelector = old[path: ["spec", "selector"]], oldSelector != selectorJSON {
+            causes.append(.invalid("spec.selector", Columns.selectorString(selectorJSON), "field is immutable"))
+        }
+        if let r = o[path: ["spec", "replicas"]]?.int64Value, r < 0 {
+            causes.append(.invalid("spec.replicas", String(r), "must be greater than or equal to 0"))
+        }
+        if (o[path: ["spec", "template", "spec", "containers"]]?.arrayValue ?? []).isEmpty {
+            causes.append(.required("spec.template.spec.containers"))
+        }
+        return causes
+    }
+}
+
+/// batch/v1 kinds.
+enum Batch {
+    static var job: ResourceStrategy {
+        var s = ResourceStrategy()
+        s.applyDefaults = { o in
+            PodDefaults.setDefault(&o, "spec", [:])
+            var spec = o["spec"] ?? [:]
+            if spec["completions"] == nil, spec["parallelism"] == nil {
+                spec["completions"] = 1
+                spec["parallelism"] = 1
+            }
+            PodDefaults.setDefault(&spec, "parallelism", 1)
+            PodDefaults.setDefault(&spec, "backoffLimit", 6)
+            PodDefaults.setDefault(&spec, "completionMode", "NonIndexed")
+            PodDefaults.setDefault(&spec, "suspend", false)
+            PodDefaults.setDefault(&spec, "manualSelector", false)
+            if spec["podFailurePolicy"] == nil { PodDefaults.setDefault(&spec, "podReplacementPolicy", "TerminatingOrFailed") }
+            o["spec"] = spec
+            PodDefaults.apply(template: &o, at: ["spec", "template"])
+        }
+        s.prepareForCreate = { o in
+            o["status"] = [:]
+            // Upstream generates the selector from the job's uid unless manualSelector is set.
+            guard o[path: ["spec", "manualSelector"]]?.boolValue != true, let uid = o.uid else { return }
+            o[path: ["spec", "selector"]] = ["matchLabels": ["batch.kubernetes.io/controller-uid": .string(uid)]]
+            var labels = o[path: ["spec", "template", "metadata", "labels"]]?.objectValue ?? JSONObject()
+            labels["batch.kubernetes.io/controller-uid"] = .string(uid)
+            labels["batch.kubernetes.io/job-name"] = .string(o.name ?? "")
+            labels["controller-uid"] = .string(uid)
+            labels["job-name"] = .string(o.name ?? "")
+            o[path: ["spec", "template", "metadata", "labels"]] = .object(labels)
+        }
+        s.validate = { o, _ in
+            var causes: [APIError.Cause] = []
+            let policy = o[path: ["spec", "template", "spec", "restartPolicy"]]?.stringValue ?? "Always"
+            if !["OnFailure", "Never"].contains(policy) {
+                causes.append(.unsupported("spec.template.spec.restartPolicy", policy, ["OnFailure", "Never"]))
+            }
+            if (o[path: ["spec", "template", "spec", "containers"]]?.arrayValue ?? []).isEmpty {
+                causes.append(.required("spec.template.spec.containers"))
+            }
+            return causes
+        }
+        s.columns = [
+            TableColumn("Status") { o, _ in
+                let conditions = o[path: ["status", "conditions"]]?.arrayValue ?? []
+                let trueTypes = conditions.filter { $0["status"]?.stringValue == "True" }.compactMap { $0["type"]?.stringValue }
+                for t in ["Failed", "Complete", "Suspended", "FailureTarget", "SuccessCriteriaMet"] where trueTypes.contains(t) {
+                    return .string(t == "FailureTarget" ? "FailureTarget" : t)
+                }
+                return o.deletionTimestamp != nil ? "Terminating" : "Running"
+            },
+            TableColumn("Completions") { o, _ in
+                let succeeded = o[path: ["status", "succeeded"]]?.int64Value ?? 0
+                if let c = o[path: ["spec", "completions"]]?.int64Value { return .string("\(succeeded)/\(c)") }
+                let p = o[path: ["spec", "parallelism"]]?.int64Value ?? 1
+                return .string(p > 1 ? "\(succeeded)/1 of \(p)" : "\(succeeded)/1")
+            },
+            TableColumn("Duration") { o, now in
+                guard let start = o[path: ["status", "startTime"]]?.stringValue.flatMap(Timestamp.init(rfc3339:)) else { return "" }
+                let end = o[path: ["status", "completionTime"]]?.stringValue.flatMap(Timestamp.init(rfc3339:)) ?? now
+                return .string(Timestamp.humanDuration(seconds: end.seconds - start.seconds))
+            },
+            Columns.age,
+        ] + Columns.containers(["spec", "template", "spec"]) + [Columns.selector]
+        s.selectableFields = ["status.successful": { String($0[path: ["status", "succeeded"]]?.int64Value ?? 0) }]
+        return s
+    }
+
+    static var cronJob: ResourceStrategy {
+        var s = ResourceStrategy()
+        s.applyDefaults = { o in
+            PodDefaults.setDefault(&o, "spec", [:])
+            var spec = o["spec"] ?? [:]
+            PodDefaults.setDefault(&spec, "concurrencyPolicy", "Allow")
+            PodDefaults.setDefault(&spec, "suspend", false)
+            PodDefaults.setDefault(&spec, "successfulJobsHistoryLimit", 3)
+            PodDefaults.setDefault(&spec, "failedJobsHistoryLimit", 1)
+            o["spec"] = spec
+            PodDefaults.apply(template: &o, at: ["spec", "jobTemplate", "spec", "template"])
+        }
+        s.prepareForCreate = { o in o["status"] = [:] }
+        s.validate = { o, _ in
+            var causes: [APIError.Cause] = []
+            if (o[path: ["spec", "schedule"]]?.stringValue ?? "").isEmpty { causes.append(.required("spec.schedule")) }
+            return causes
+        }
+        s.columns = [
+            TableColumn("Schedule") { o, _ in Columns.string(o, ["spec", "schedule"], "") },
+            TableColumn("Timezone") { o, _ in Columns.string(o, ["spec", "timeZone"]) },
+            TableColumn("Suspend", type: "boolean") { o, _ in .bool(o[path: ["spec", "suspend"]]?.boolValue ?? false) },
+            TableColumn("Active", type: "integer") { o, _ in .number(JSONNumber(o[path: ["status", "active"]]?.arrayValue?.count ?? 0)) },
+            TableColumn("Last Schedule") { o, now in
+                guard let t = o[path: ["status", "lastScheduleTime"]]?.stringValue else { return "<none>" }
+                return .string(Timestamp.age(of: t, now: now))
+            },
+            Columns.age,
+        ] + Columns.containers(["spec", "jobTemplate", "spec", "template", "spec"])
+        return s
+    }
+}

@@ -1,0 +1,117 @@
+import Synchronization
+import SkiffAPI
+import SkiffCore
+
+/// Hands out ClusterIPs from the service CIDR and NodePorts from 30000-32767. What is in
+/// use is read from the services in the watch cache; addresses handed out but not yet
+/// visible there are remembered briefly so two concurrent creates never get the same one.
+final class ServiceIPAllocator: Sendable {
+    let base: UInt32
+    let size: UInt32
+    private let pending = Mutex<(ips: [UInt32: ContinuousClock.Instant], ports: [Int64: ContinuousClock.Instant])>(([:], [:]))
+
+    init(cidr: String) {
+        let parts = cidr.split(separator: "/")
+        let octets = parts.first?.split(separator: ".").compactMap { UInt32($0) } ?? []
+        let bits = parts.count > 1 ? UInt32(parts[1]) ?? 12 : 12
+        let ip = octets.count == 4 ? octets[0] << 24 | octets[1] << 16 | octets[2] << 8 | octets[3] : 0x0A60_0000
+        let prefix = min(max(bits, 8), 30)
+        size = 1 << (32 - prefix)
+        base = ip & ~(size - 1)
+    }
+
+    static func format(_ ip: UInt32) -> String { "\(ip >> 24).\(ip >> 16 & 255).\(ip >> 8 & 255).\(ip & 255)" }
+
+    static func parse(_ s: String) -> UInt32? {
+        let o = s.split(separator: ".").compactMap { UInt32($0) }
+        guard o.count == 4, o.allSatisfy({ $0 < 256 }) else { return nil }
+        return o[0] << 24 | o[1] << 16 | o[2] << 8 | o[3]
+    }
+
+    func contains(_ ip: UInt32) -> Bool { ip > base && ip < base + size - 1 }
+
+    /// The first address of the range, which upstream gives the `kubernetes` service.
+    var firstAddress: String { Self.format(base + 1) }
+
+    func allocateIP(used: Set<UInt32>) -> String? {
+        let now = ContinuousClock.now
+        return pending.withLock { p -> String? in
+            p.ips = p.ips.filter { now - $0.value < .seconds(30) }
+            // Dynamic addresses come from the upper part of the range, as upstream's
+            // allocator does, leaving the lower part for addresses users pick.
+            let low = size > 64 ? size / 16 : 2
+            for _ in 0..<256 {
+                let ip = base + UInt32.random(in: low..<(size - 1))
+                if !used.contains(ip), p.ips[ip] == nil {
+                    p.ips[ip] = now
+                    return Self.format(ip)
+                }
+            }
+            for offset in 2..<(size - 1) where !used.contains(base + offset) && p.ips[base + offset] == nil {
+                p.ips[base + offset] = now
+                return Self.format(base + offset)
+            }
+            return nil
+        }
+    }
+
+    func allocatePort(used: Set<Int64>) -> Int64? {
+        let now = ContinuousClock.now
+        return pending.withLock { p -> Int64? in
+            p.ports = p.ports.filter { now - $0.value < .seconds(30) }
+            for _ in 0..<256 {
+                let port = Int64.random(in: 30000...32767)
+                if !used.contains(port), p.ports[port] == nil {
+                    p.ports[port] = now
+                    return port
+                }
+            }
+            return (30000...32767).first { !used.contains($0) && p.ports[$0] == nil }
+        }
+    }
+}
+
+extension APIHandler {
+    /// Gives a new Service its ClusterIP (unless headless or ExternalName) and NodePorts.
+    func allocateServiceIP(_ service: inout JSON) async throws(APIError) {
+        let type = service[path: ["spec", "type"]]?.stringValue ?? "ClusterIP"
+        guard type != "ExternalName", let services = registry.lookup(group: "", version: "v1", resource: "services") else { return }
+        await consistentRead()
+        let (existing, _) = await cache.list(services, filter: ObjectFilter())
+        let requested = service[path: ["spec", "clusterIP"]]?.stringValue ?? ""
+        if requested != "None" {
+            let usedIPs = Set(existing.compactMap { $0.field("spec.clusterIP").flatMap(ServiceIPAllocator.parse) })
+            if requested.isEmpty {
+                guard let ip = serviceIPs.allocateIP(used: usedIPs) else {
+                    throw .internalError("failed to allocate a serviceIP: range is full")
+                }
+                service[path: ["spec", "clusterIP"]] = .string(ip)
+            } else {
+                guard let ip = ServiceIPAllocator.parse(requested), serviceIPs.contains(ip) else {
+                    throw .invalid(kind: "Service", name: service.name ?? "",
+                                   causes: [.invalid("spec.clusterIPs", requested, "failed to allocate IP \(requested): the provided IP (\(requested)) is not in the valid range. The range of valid IPs is \(ServiceIPAllocator.format(serviceIPs.base))/\(32 - serviceIPs.size.trailingZeroBitCount)")])
+                }
+                if usedIPs.contains(ip) {
+                    throw .invalid(kind: "Service", name: service.name ?? "",
+                                   causes: [.invalid("spec.clusterIPs", requested, "failed to allocate IP \(requested): provided IP is already allocated")])
+                }
+            }
+            service[path: ["spec", "clusterIPs"]] = [service[path: ["spec", "clusterIP"]] ?? .null]
+        } else {
+            service[path: ["spec", "clusterIPs"]] = ["None"]
+        }
+        guard type == "NodePort" || type == "LoadBalancer" else { return }
+        var usedPorts = Set<Int64>()
+        for s in existing {
+            guard let o = try? JSON.parse(s.bytes) else { continue }
+            for p in o[path: ["spec", "ports"]]?.arrayValue ?? [] { if let np = p["nodePort"]?.int64Value { usedPorts.insert(np) } }
+        }
+        var ports = service[path: ["spec", "ports"]]?.arrayValue ?? []
+        for i in ports.indices where ports[i]["nodePort"] == nil {
+            guard let port = serviceIPs.allocatePort(used: usedPorts) else { throw .internalError("failed to allocate a nodePort: range is full") }
+            usedPorts.insert(port)
+            ports[i]["nodePort"] = .number(JSONNumber(port))
+        }
+        service[path: ["spec", "ports"]] = .array(ports)
+    }
+}

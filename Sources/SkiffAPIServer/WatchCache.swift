@@ -1,0 +1,269 @@
+import DequeModule
+import Logging
+import SkiffAPI
+import SkiffCore
+import SkiffStore
+
+/// An object as the cache keeps it: its canonical JSON bytes (what clients receive) and
+/// the few fields selectors need, so lists and watches never re-parse objects.
+final class CachedObject: Sendable {
+    let key: String
+    let bytes: [UInt8]
+    let revision: Int64
+    let namespace: String
+    let name: String
+    let labels: [String: String]
+    /// Values of the resource's selectable fields (spec.nodeName, status.phase...).
+    let fields: [String: String]
+
+    init(key: String, bytes: [UInt8], revision: Int64, object: JSON, resource: ResourceInfo?) {
+        self.key = key
+        self.bytes = bytes
+        self.revision = revision
+        namespace = object.namespace ?? ""
+        name = object.name ?? ""
+        labels = object.labels
+        var fields: [String: String] = [:]
+        for (path, get) in resource?.strategy.selectableFields ?? [:] { fields[path] = get(object) }
+        self.fields = fields
+    }
+
+    func field(_ path: String) -> String? {
+        switch path {
+        case "metadata.name": name
+        case "metadata.namespace": namespace
+        default: fields[path]
+        }
+    }
+}
+
+enum WatchEventType: String, Sendable {
+    case added = "ADDED", modified = "MODIFIED", deleted = "DELETED", bookmark = "BOOKMARK", error = "ERROR"
+}
+
+/// One change, with its watch-event line encoded once for every watcher that gets it as is.
+struct CacheEvent: Sendable {
+    let type: WatchEventType
+    let object: CachedObject
+    let prev: CachedObject?
+    let line: [UInt8]
+
+    static func line(_ type: WatchEventType, _ objectBytes: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(objectBytes.count + 32)
+        out += Array("{\"type\":\"\(type.rawValue)\",\"object\":".utf8)
+        out += objectBytes
+        out += Array("}\n".utf8)
+        return out
+    }
+}
+
+/// What a watcher receives: the event and the type it has for this watcher (a
+/// modification that makes an object stop matching a selector is a DELETED for it).
+struct WatchDelivery: Sendable {
+    let type: WatchEventType
+    let event: CacheEvent
+
+    var line: [UInt8] { type == event.type ? event.line : CacheEvent.line(type, event.object.bytes) }
+}
+
+/// Which objects a list or watch wants.
+struct ObjectFilter: Sendable {
+    var namespace: String?
+    var labels: LabelSelector?
+    var fields: FieldSelector?
+
+    func matches(_ o: CachedObject) -> Bool {
+        if let namespace, o.namespace != namespace { return false }
+        if let labels, !labels.matches(o.labels) { return false }
+        if let fields, !fields.matches({ o.field($0) }) { return false }
+        return true
+    }
+}
+
+/// The API server's watch cache, as kube-apiserver has: the current objects and a window
+/// of recent events per resource, fed by one store watch over every key. Lists, gets and
+/// watches are served from it; the store sees only writes and this one watch. Because
+/// one watch carries every resource, the cache's revision is the store's, and a read can
+/// wait for the cache to catch up with the latest write (consistent reads from cache).
+actor WatchCache {
+    struct Watcher {
+        var filter: ObjectFilter
+        var continuation: AsyncStream<WatchDelivery>.Continuation
+    }
+
+    struct ResourceState {
+        var objects: [String: CachedObject] = [:]
+        var sortedKeys: [String]?
+        var events: Deque<CacheEvent> = []
+        /// The window holds every event of this resource with a revision above this.
+        var windowStart: Int64 = 0
+        var watchers: [Int: Watcher] = [:]
+    }
+
+    private let store: any Store
+    private let registry: ResourceRegistry
+    private let logger = Logger(label: "skiff.watchcache")
+    private let capacity: Int
+    private var states: [String: ResourceState] = [:]
+    private(set) var revision: Int64 = 0
+    private var waiters: [(Int64, CheckedContinuation<Void, Never>)] = []
+    private var nextWatcherID = 0
+    private var started = false
+
+    init(store: any Store, registry: ResourceRegistry, capacity: Int = 10_000) {
+        self.store = store
+        self.registry = registry
+        self.capacity = capacity
+    }
+
+    /// Loads every object, then follows the store until cancelled.
+    func run() async throws {
+        let (items, rev) = try await store.list(prefix: "/registry/", atRevision: nil)
+        for kv in items {
+            guard let resource = registry.resource(forKey: kv.key), let object = try? JSON.parse(kv.value) else { continue }
+            states[resource.storagePrefix, default: ResourceState(windowStart: rev)].objects[kv.key] =
+                CachedObject(key: kv.key, bytes: kv.value, revision: kv.modRevision, object: object, resource: resource)
+        }
+        revision = rev
+        started = true
+        let stream = try await store.watch(prefix: "/registry/", afterRevision: rev)
+        resumeWaiters()
+        for await event in stream {
+            ingest(event)
+        }
+        for s in states.values { for w in s.watchers.values { w.continuation.finish() } }
+    }
+
+    private func ingest(_ e: WatchEvent) {
+        defer {
+            revision = e.revision
+            resumeWaiters()
+        }
+        guard let resource = registry.resource(forKey: e.kv.key) else { return }
+        var state = states[resource.storagePrefix] ?? ResourceState(windowStart: revision)
+        states[resource.storagePrefix] = nil  // edit in place without copying the dictionaries
+        defer { states[resource.storagePrefix] = state }
+
+        let prev = state.objects[e.kv.key]
+        let event: CacheEvent
+        switch e.type {
+        case .put:
+            guard let object = try? JSON.parse(e.kv.value) else {
+                logger.error("unparsable object in store", metadata: ["key": "\(e.kv.key)"])
+                return
+            }
+            let cached = CachedObject(key: e.kv.key, bytes: e.kv.value, revision: e.revision, object: object, resource: resource)
+            if prev == nil { state.sortedKeys = nil }
+            state.objects[e.kv.key] = cached
+            let type: WatchEventType = e.isCreate ? .added : .modified
+            event = CacheEvent(type: type, object: cached, prev: prev, line: CacheEvent.line(type, cached.bytes))
+        case .delete:
+            // The deleted object carries the revision of its deletion, as upstream's DELETED events do.
+            var object = (try? JSON.parse(e.kv.value)) ?? [:]
+            object.resourceVersion = String(e.revision)
+            let bytes = object.serialized()
+            let cached = CachedObject(key: e.kv.key, bytes: bytes, revision: e.revision, object: object, resource: resource)
+            state.objects[e.kv.key] = nil
+            state.sortedKeys = nil
+            event = CacheEvent(type: .deleted, object: cached, prev: prev, line: CacheEvent.line(.deleted, bytes))
+        }
+        state.events.append(event)
+        if state.events.count > capacity, let dropped = state.events.popFirst() {
+            state.windowStart = dropped.object.revision
+        }
+        for (id, w) in state.watchers {
+            guard let type = deliveryType(event, w.filter) else { continue }
+            if case .terminated = w.continuation.yield(WatchDelivery(type: type, event: event)) {
+                state.watchers[id] = nil
+            }
+        }
+    }
+
+    private func deliveryType(_ e: CacheEvent, _ f: ObjectFilter) -> WatchEventType? {
+        switch e.type {
+        case .deleted:
+            return (e.prev.map(f.matches) ?? f.matches(e.object)) ? .deleted : nil
+        default:
+            let now = f.matches(e.object)
+            let before = e.prev.map(f.matches) ?? false
+            switch (before, now) {
+            case (true, true): return .modified
+            case (false, true): return .added
+            case (true, false): return .deleted
+            case (false, false): return nil
+            }
+        }
+    }
+
+    private func resumeWaiters() {
+        guard started else { return }
+        waiters.removeAll { (rev, c) in
+            if rev <= revision {
+                c.resume()
+                return true
+            }
+            return false
+        }
+    }
+
+    /// Returns once the cache has seen every write up to `revision`.
+    func wait(for target: Int64) async {
+        if started, target <= revision { return }
+        await withCheckedContinuation { waiters.append((target, $0)) }
+    }
+
+    func get(_ resource: ResourceInfo, key: String) -> CachedObject? {
+        states[resource.storagePrefix]?.objects[key]
+    }
+
+    /// The current objects matching `filter`, in key order, and the revision they are at.
+    func list(_ resource: ResourceInfo, filter: ObjectFilter) -> (items: [CachedObject], revision: Int64) {
+        guard var state = states[resource.storagePrefix] else { return ([], revision) }
+        if state.sortedKeys == nil {
+            state.sortedKeys = state.objects.keys.sorted()
+            states[resource.storagePrefix] = state
+        }
+        let prefix = resource.prefix(namespace: filter.namespace)
+        var items: [CachedObject] = []
+        for key in state.sortedKeys ?? [] where key.hasPrefix(prefix) {
+            if let o = state.objects[key], filter.matches(o) { items.append(o) }
+        }
+        return (items, revision)
+    }
+
+    /// Registers a watcher for events after `afterRevision` (nil: send the current objects
+    /// as ADDED first). Throws Expired when that revision has left the window.
+    func watch(_ resource: ResourceInfo, filter: ObjectFilter, afterRevision: Int64?) throws(APIError) -> AsyncStream<WatchDelivery> {
+        var state = states[resource.storagePrefix] ?? ResourceState(windowStart: revision)
+        let (stream, continuation) = AsyncStream.makeStream(of: WatchDelivery.self)
+        if let after = afterRevision {
+            if after < state.windowStart {
+                throw .gone("too old resource version: \(after) (\(state.windowStart + 1))")
+            }
+            for e in state.events where e.object.revision > after {
+                if let type = deliveryType(e, filter) { continuation.yield(WatchDelivery(type: type, event: e)) }
+            }
+        } else {
+            let prefix = resource.prefix(namespace: filter.namespace)
+            for (key, o) in state.objects where key.hasPrefix(prefix) && filter.matches(o) {
+                let e = CacheEvent(type: .added, object: o, prev: nil, line: CacheEvent.line(.added, o.bytes))
+                continuation.yield(WatchDelivery(type: .added, event: e))
+            }
+        }
+        nextWatcherID += 1
+        state.watchers[nextWatcherID] = Watcher(filter: filter, continuation: continuation)
+        states[resource.storagePrefix] = state
+        return stream
+    }
+
+    /// Stops all watch streams (server shutdown).
+    func closeAll() {
+        for key in states.keys {
+            for w in states[key]?.watchers.values ?? [:].values { w.continuation.finish() }
+            states[key]?.watchers = [:]
+        }
+    }
+
+    var watcherCount: Int { states.values.reduce(0) { $0 + $1.watchers.count } }
+}

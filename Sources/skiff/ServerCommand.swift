@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import SkiffAPIServer
+import SkiffStore
+
+/// `skiff server`: the control plane — API server and its store.
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "server", abstract: "Run the control plane (API server and store).")
+
+    @Option(help: "Directory for the database, certificates, kubeconfig.yaml and token.")
+    var dataDir: String = "/var/lib/skiff/server"
+
+    @Option(help: "Port of the API server.")
+    var port: Int = 6443
+
+    @Option(help: "Address the API server listens on.")
+    var bindAddress: String = "0.0.0.0"
+
+    @Option(parsing: .singleValue, help: "Extra name or IP address for the serving certificate (repeatable).")
+    var tlsSan: [String] = []
+
+    @Option(help: "Service ClusterIP range.")
+    var serviceCidr: String = "10.96.0.0/12"
+
+    @Option(help: "How long the store keeps history for watches and paged lists, in seconds.")
+    var historySeconds: Int = 300
+
+    @Option(help: "At most this many revisions of history are kept.")
+    var historyRevisions: Int = 20_000
+
+    @Flag(help: "Keep the state in memory only (tests, benchmarks): nothing survives a restart.")
+    var inMemory = false
+
+    @Flag(help: "Serve plain HTTP with no authentication. For local experiments only.")
+    var insecureHTTP = false
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+            return h
+        }
+        let logger = Logger(label: "skiff.server")
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+
+        let policy = CompactionPolicy(retention: .seconds(historySeconds), maxEvents: historyRevisions)
+        let store: MVCCStore = inMemory
+            ? MVCCStore(policy: policy)
+            : try MVCCStore(persistence: try SQLitePersistence(path: "\(dataDir)/state.db"), policy: policy)
+
+        let host = ProcessInfo.processInfo.hostName
+        let firstServiceIP = ServiceCIDR.firstAddress(serviceCidr)
+        let sans = ["localhost", host, "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+                    "kubernetes.default.svc.cluster.local", "127.0.0.1", "::1"] + (firstServiceIP.map { [$0] } ?? []) + tlsSan
+        let pki = try ClusterPKI.loadOrCreate(in: "\(dataDir)/tls", sans: sans)
+        let token = try JoinToken.loadOrCreate(at: "\(dataDir)/token")
+        let scheme = insecureHTTP ? "http" : "https"
+        let kubeconfig = pki.adminKubeconfig(server: "\(scheme)://127.0.0.1:\(port)")
+        try Files.writeAtomically(kubeconfig, to: "\(dataDir)/kubeconfig.yaml", mode: 0o600)
+
+        let handler = APIHandler(store: store, serviceCIDR: serviceCidr)
+        let tls = insecureHTTP ? nil : ServingTLS(certificatePEM: pki.serverCertificatePEM, keyPEM: pki.serverKeyPEM, clientCAPEM: pki.caCertificatePEM)
+        let app = try APIServerApp.make(
+            handler: handler, host: bindAddress, port: port, tls: tls,
+            authenticator: Authenticator(tokens: [token: "system:skiff-agent"], insecure: insecureHTTP),
+            services: [WatchCacheService(handler: handler, servicePort: port)],
+            onServerRunning: { _ in
+                logger.info("API server listening", metadata: ["url": "\(scheme)://\(bindAddress):\(port)", "kubeconfig": "\(dataDir)/kubeconfig.yaml"])
+            },
+            logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        await store.closeWatches()
+    }
+}
+
+/// Runs the API server's watch cache for the life of the server, and creates the
+/// objects every cluster starts with once it has loaded.
+struct WatchCacheService: Service {
+    let handler: APIHandler
+    let servicePort: Int
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await handler.run() }
+                try await handler.bootstrap(servicePort: servicePort)
+                try await group.waitForAll()
+            }
+        }
+    }
+}
+
+enum ServiceCIDR {
+    static func firstAddress(_ cidr: String) -> String? {
+        let parts = cidr.split(separator: "/")
+        let o = parts.first?.split(separator: ".").compactMap { UInt32($0) } ?? []
+        guard o.count == 4, parts.count == 2, let bits = UInt32(parts[1]), bits <= 30 else { return nil }
+        let ip = (o[0] << 24 | o[1] << 16 | o[2] << 8 | o[3]) & ~((1 << (32 - bits)) - 1)
+        let first = ip + 1
+        return "\(first >> 24).\(first >> 16 & 255).\(first >> 8 & 255).\(first & 255)"
+    }
+}
+
+/// The secret agents join with: made once, kept in `<data-dir>/token`.
+enum JoinToken {
+    static func loadOrCreate(at path: String) throws -> String {
+        if let existing = try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !existing.isEmpty {
+            return existing
+        }
+        var rng = SystemRandomNumberGenerator()
+        let token = (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
+        try Files.writeAtomically(token + "\n", to: path, mode: 0o600)
+        return token
+    }
+}
+
+enum Files {
+    static func writeAtomically(_ content: String, to path: String, mode: Int) throws {
+        let tmp = path + ".tmp"
+        try content.write(toFile: tmp, atomically: false, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: tmp)
+        if rename(tmp, path) != 0 { throw CocoaError(.fileWriteUnknown) }
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// One binary that is a whole cluster.
+@main
+struct Skiff: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "skiff",
+        abstract: "A Kubernetes-compatible container orchestrator: one binary that is a whole cluster.",
+        subcommands: [ServerCommand.self, KubeconfigCommand.self])
+}
