@@ -10,10 +10,11 @@ import SkiffCore
 /// `$deleteFromPrimitiveList/f` and `$retainKeys`. Lists come out in upstream's order, so a
 /// client that diffs the result sees what it would see against Kubernetes.
 ///
-/// Fields the schema does not know, and `any` fields, merge as plain maps and replaced lists
-/// (upstream fails there, but only on input a complete schema and a typed object rule out).
-/// Like upstream, the result may keep nulls and directives inside list elements that were
-/// appended or replaced wholesale; decoding into the typed object is what drops them.
+/// Fields the schema does not know merge as plain maps and replaced lists: upstream fails
+/// there only on input that a complete schema and a typed original rule out. `any` fields
+/// merge the same way, where upstream (a RawExtension, say) answers 500 for a map or list
+/// that both sides hold. Like upstream, the result may keep nulls and directives inside list
+/// elements that were appended or replaced whole; decoding into the typed object drops them.
 public enum StrategicMergePatch {
     public static func apply(_ patch: JSON, to original: JSON, type: String, schema: APISchema) throws(APIError) -> JSON {
         guard let root = schema[type: type] else {
@@ -24,7 +25,7 @@ public enum StrategicMergePatch {
         case .object(let members): patchMembers = members
         case .null: return original
         default:
-            throw APIError.badRequest("json: cannot unmarshal \(goDecodeKind(patch)) into Go value of type map[string]interface {}")
+            throw APIError.badRequest("json: cannot unmarshal \(patch.goKindName) into Go value of type map[string]interface {}")
         }
         let merger = Merger(schema: schema)
         do {
@@ -34,17 +35,6 @@ public enum StrategicMergePatch {
         }
     }
 
-    /// The kind names Go's decoder uses in "cannot unmarshal X into ..." messages.
-    static func goDecodeKind(_ value: JSON) -> String {
-        switch value {
-        case .null: "null"
-        case .bool: "bool"
-        case .number: "number"
-        case .string: "string"
-        case .array: "array"
-        case .object: "object"
-        }
-    }
 }
 
 // MARK: - Errors

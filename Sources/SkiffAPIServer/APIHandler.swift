@@ -17,11 +17,11 @@ public final class APIHandler: Sendable {
     let defaultWatchTimeout: ClosedRange<Int> = 1800...3599
 
     public init(store: any Store, registry: ResourceRegistry = APIHandler.builtInRegistry(),
-                schema: APISchema = .builtIn, serviceCIDR: String = "10.96.0.0/12") {
+                schema: APISchema = .builtIn, serviceCIDR: String = "10.96.0.0/12", watchCacheCapacity: Int = 10_000) {
         self.store = store
         self.registry = registry
         self.schema = schema
-        self.cache = WatchCache(store: store, registry: registry)
+        self.cache = WatchCache(store: store, registry: registry, capacity: watchCacheCapacity)
         self.serviceIPs = ServiceIPAllocator(cidr: serviceCIDR)
     }
 

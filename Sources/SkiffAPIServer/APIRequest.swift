@@ -80,12 +80,12 @@ public struct APIResponse: Sendable {
         self.body = body
     }
 
-    public static func json(_ status: Int, _ bytes: [UInt8], headers: [(String, String)] = []) -> APIResponse {
-        APIResponse(status: status, headers: headers, body: .bytes(bytes))
+    public static func json(_ status: Int, _ bytes: [UInt8], contentType: String = "application/json", headers: [(String, String)] = []) -> APIResponse {
+        APIResponse(status: status, contentType: contentType, headers: headers, body: .bytes(bytes))
     }
 
-    public static func json(_ status: Int, _ value: JSON, headers: [(String, String)] = []) -> APIResponse {
-        json(status, value.serialized(), headers: headers)
+    public static func json(_ status: Int, _ value: JSON, contentType: String = "application/json", headers: [(String, String)] = []) -> APIResponse {
+        json(status, value.serialized(), contentType: contentType, headers: headers)
     }
 
     public static func error(_ e: APIError) -> APIResponse {

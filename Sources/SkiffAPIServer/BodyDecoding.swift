@@ -49,17 +49,7 @@ enum BodyDecoding {
     static func json(from node: Node) throws -> JSON {
         switch node {
         case .scalar(let s):
-            switch Tag.Name(rawValue: s.tag.rawValue) {
-            case .null: return .null
-            case .bool: return .bool(["true", "yes", "on", "y"].contains(s.string.lowercased()))
-            case .int:
-                if let v = Int64(s.string) { return .number(JSONNumber(v)) }
-                return .string(s.string)
-            case .float:
-                if let d = Double(s.string), d.isFinite { return .number(JSONNumber(literal: s.string.hasPrefix("+") ? String(s.string.dropFirst()) : normalizedFloat(s.string))) }
-                return .string(s.string)
-            default: return .string(s.string)
-            }
+            return scalar(s.string, plain: s.style == .plain)
         case .mapping(let m):
             var o = JSONObject()
             for (k, v) in m {
@@ -74,10 +64,24 @@ enum BodyDecoding {
         }
     }
 
-    /// YAML floats such as "1." or ".5" are not JSON numbers; write them as JSON does.
-    static func normalizedFloat(_ s: String) -> String {
-        if let d = Double(s), (try? JSON.parse(s)) == nil { return "\(d)" }
-        return s
+    /// Resolves a YAML scalar as the YAML 1.2 core schema does: quoted scalars are
+    /// strings; plain ones may be null, booleans or numbers.
+    static func scalar(_ text: String, plain: Bool) -> JSON {
+        guard plain else { return .string(text) }
+        switch text {
+        case "", "~", "null", "Null", "NULL": return .null
+        case "true", "True", "TRUE": return .bool(true)
+        case "false", "False", "FALSE": return .bool(false)
+        default: break
+        }
+        if let n = Int64(text) { return .number(JSONNumber(n)) }
+        let isNumeric = text.allSatisfy { "0123456789.eE+-".contains($0) } && text.contains(where: \.isNumber)
+        if isNumeric, let d = Double(text), d.isFinite {
+            // Keep the literal when it is valid JSON ("1.5"), else Double's spelling ("1." -> "1.0").
+            let literal = text.hasPrefix("+") ? String(text.dropFirst()) : text
+            return .number(JSONNumber(literal: (try? JSON.parse(literal)) != nil ? literal : "\(d)"))
+        }
+        return .string(text)
     }
 }
 

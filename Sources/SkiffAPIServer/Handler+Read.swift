@@ -11,7 +11,7 @@ extension APIHandler {
         if accept.wantsTable {
             let parsed = try parseStored(object.bytes)
             return .json(200, Tables.table(r, [parsed], listRevision: nil, includeObject: accept.includeObject, now: Timestamp.now()),
-                         headers: [("Content-Type", Tables.contentType)])
+                         contentType: Tables.contentType)
         }
         return .json(200, object.bytes)
     }
@@ -105,7 +105,7 @@ extension APIHandler {
             if let remaining, filter.labels == nil, filter.fields == nil {
                 table[path: ["metadata", "remainingItemCount"]] = .number(JSONNumber(remaining))
             }
-            return .json(200, table, headers: [("Content-Type", Tables.contentType)])
+            return .json(200, table, contentType: Tables.contentType)
         }
         return .json(200, listBytes(r, items, revision: listRevision, continueToken: nextToken,
                                     remaining: filter.labels == nil && filter.fields == nil ? remaining : nil))

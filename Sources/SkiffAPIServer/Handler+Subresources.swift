@@ -44,7 +44,8 @@ extension APIHandler {
         if let kind = binding[path: ["target", "kind"]]?.stringValue, !kind.isEmpty, kind != "Node" {
             throw .invalid(kind: "Binding", name: podName, causes: [.unsupported("target.kind", kind, ["Node"])])
         }
-        _ = try await guaranteedUpdate(pods, namespace, podName, req) { current throws(APIError) in
+        // Binding sets spec.nodeName, which pod updates may never change: no update validation.
+        _ = try await guaranteedUpdate(pods, namespace, podName, req, validateUpdate: false) { current throws(APIError) in
             if let existing = current[path: ["spec", "nodeName"]]?.stringValue, !existing.isEmpty {
                 throw .conflict("pods", podName, "pod \(podName) is already assigned to node \"\(existing)\"")
             }

@@ -107,6 +107,8 @@ actor WatchCache {
     private let capacity: Int
     private var states: [String: ResourceState] = [:]
     private(set) var revision: Int64 = 0
+    /// Every event after this revision has passed through the cache.
+    private var loadedRevision: Int64 = 0
     private var waiters: [(Int64, CheckedContinuation<Void, Never>)] = []
     private var nextWatcherID = 0
     private var started = false
@@ -126,6 +128,7 @@ actor WatchCache {
                 CachedObject(key: kv.key, bytes: kv.value, revision: kv.modRevision, object: object, resource: resource)
         }
         revision = rev
+        loadedRevision = rev
         started = true
         let stream = try await store.watch(prefix: "/registry/", afterRevision: rev)
         resumeWaiters()
@@ -141,7 +144,7 @@ actor WatchCache {
             resumeWaiters()
         }
         guard let resource = registry.resource(forKey: e.kv.key) else { return }
-        var state = states[resource.storagePrefix] ?? ResourceState(windowStart: revision)
+        var state = states[resource.storagePrefix] ?? ResourceState(windowStart: loadedRevision)
         states[resource.storagePrefix] = nil  // edit in place without copying the dictionaries
         defer { states[resource.storagePrefix] = state }
 
@@ -235,7 +238,7 @@ actor WatchCache {
     /// Registers a watcher for events after `afterRevision` (nil: send the current objects
     /// as ADDED first). Throws Expired when that revision has left the window.
     func watch(_ resource: ResourceInfo, filter: ObjectFilter, afterRevision: Int64?) throws(APIError) -> AsyncStream<WatchDelivery> {
-        var state = states[resource.storagePrefix] ?? ResourceState(windowStart: revision)
+        var state = states[resource.storagePrefix] ?? ResourceState(windowStart: loadedRevision)
         let (stream, continuation) = AsyncStream.makeStream(of: WatchDelivery.self)
         if let after = afterRevision {
             if after < state.windowStart {

@@ -97,16 +97,16 @@ public enum JSONPatch {
                         switch value {
                         case .null, .string: continue
                         default:
-                            return "json: cannot unmarshal \(goKind(value)) into Go struct field jsonPatchOp.\(name) of type string"
+                            return "json: cannot unmarshal \(value.goKindName) into Go struct field jsonPatchOp.\(name) of type string"
                         }
                     }
                 default:
-                    return "json: cannot unmarshal \(goKind(element)) into Go value of type handlers.jsonPatchOp"
+                    return "json: cannot unmarshal \(element.goKindName) into Go value of type handlers.jsonPatchOp"
                 }
             }
             return nil
         default:
-            return "json: cannot unmarshal \(goKind(patch)) into Go value of type []handlers.jsonPatchOp"
+            return "json: cannot unmarshal \(patch.goKindName) into Go value of type []handlers.jsonPatchOp"
         }
     }
 
@@ -121,24 +121,12 @@ public enum JSONPatch {
                 case .null: operations.append(Operation(members: JSONObject()))
                 case .object(let members): operations.append(Operation(members: members))
                 default:
-                    throw APIError.badRequest("json: cannot unmarshal \(goKind(element)) into Go value of type jsonpatch.Operation")
+                    throw APIError.badRequest("json: cannot unmarshal \(element.goKindName) into Go value of type jsonpatch.Operation")
                 }
             }
             return operations
         default:
-            throw APIError.badRequest("json: cannot unmarshal \(goKind(patch)) into Go value of type jsonpatch.Patch")
-        }
-    }
-
-    /// The JSON kind as Go's decoder names it in type errors.
-    static func goKind(_ value: JSON) -> String {
-        switch value {
-        case .null: "null"
-        case .bool: "bool"
-        case .number: "number"
-        case .string: "string"
-        case .array: "array"
-        case .object: "object"
+            throw APIError.badRequest("json: cannot unmarshal \(patch.goKindName) into Go value of type jsonpatch.Patch")
         }
     }
 
@@ -425,6 +413,18 @@ extension JSON {
         switch self {
         case .object, .array: true
         default: false
+        }
+    }
+
+    /// The kind as Go's JSON decoder names it in "cannot unmarshal X into ..." errors.
+    public var goKindName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "bool"
+        case .number: "number"
+        case .string: "string"
+        case .array: "array"
+        case .object: "object"
         }
     }
 }

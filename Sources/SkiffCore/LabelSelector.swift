@@ -142,6 +142,9 @@ public struct LabelSelector: Sendable, Equatable, CustomStringConvertible {
     /// Selector.Empty(): true when the selector does not restrict anything (never for `nothing`).
     public var isEmpty: Bool { !matchesNothing && requirements.isEmpty }
 
+    /// Same as `isEmpty`, named for call sites that skip filtering.
+    public var matchesEverything: Bool { isEmpty }
+
     /// Selector.Matches over an object's labels.
     public func matches(_ labels: [String: String]) -> Bool {
         matches { labels[$0] }

@@ -7,20 +7,28 @@
 /// Objects keep the target's key order; keys new to the target are appended in patch order.
 public enum MergePatch {
     /// Applies `patch` to `original`. A patch that is not an object replaces the document,
-    /// as the RFC says; `validate(_:)` tells which top-level patches the API server rejects.
+    /// as the RFC says; `validate(_:fieldValidation:)` tells which ones the API server rejects.
     public static func apply(_ patch: JSON, to original: JSON) -> JSON {
         // At the top level upstream prunes an array patch too, whatever the target.
         guard patch.isObject else { return pruningNulls(patch) }
         return merge(patch, into: original)
     }
 
-    /// Rejects the top-level patches kube-apiserver refuses before merging: `null`, strings,
-    /// numbers and booleans (400 "Invalid JSON Patch"). Objects and arrays are accepted;
-    /// an array then fails to decode as the resource, which is the caller's error to report.
-    public static func validate(_ patch: JSON) throws(APIError) {
+    /// Rejects the top-level patches kube-apiserver refuses before merging, all with 400.
+    /// Unless fieldValidation is "Ignore", the patch is first decoded as an object, so lists
+    /// and scalars fail that decoding; `null` passes it and then fails as "Invalid JSON Patch".
+    /// With "Ignore" a list is merged, and the caller then fails to decode the result.
+    public static func validate(_ patch: JSON, fieldValidation: String = "Warn") throws(APIError) {
         switch patch {
-        case .object, .array: return
-        case .null, .bool, .number, .string: throw APIError.badRequest("Invalid JSON Patch")
+        case .object:
+            return
+        case .null:
+            throw APIError.badRequest("Invalid JSON Patch")
+        case .array where fieldValidation == "Ignore":
+            return
+        case .bool, .number, .string, .array:
+            guard fieldValidation != "Ignore" else { throw APIError.badRequest("Invalid JSON Patch") }
+            throw APIError.badRequest("error decoding patch: json: cannot unmarshal \(patch.goKindName) into Go value of type map[string]interface {}")
         }
     }
 

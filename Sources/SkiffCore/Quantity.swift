@@ -95,10 +95,7 @@ public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible 
         let scanned = try Self.scan(s)
         guard let suffix = Self.interpret(scanned.suffix) else { throw .suffix }
 
-        let digitCount = scanned.numerator.count + scanned.denominator.count
-        var digits = Magnitude(decimalDigits: scanned.numerator)
-        digits.multiplyByPowerOfTen(scanned.denominator.count)
-        digits.add(Magnitude(decimalDigits: scanned.denominator))
+        let shifted = scanned.numerator + scanned.denominator
 
         // Upstream's int64 fast path: it decides whether the input text is kept, and values
         // it cannot take go through the decimal path, which rounds and caps.
@@ -107,27 +104,31 @@ public struct Quantity: Sendable, Hashable, Comparable, CustomStringConvertible 
         switch suffix.format {
         case .decimalSI, .decimalExponent:
             let scale = Int(suffix.exponent) - scanned.denominator.count
-            if 18 - digitCount >= 0 && scale >= -9 {
+            if 18 - shifted.count >= 0 && scale >= -9 {
                 fastPath = true
-                let shifted = scanned.numerator + scanned.denominator
                 keepText = scale % 3 == 0 && !shifted.reversed().starts(with: [48, 48, 48]) && shifted.first != 48
             }
         case .binarySI:
             let precision = 15 - scanned.numerator.count - Int(suffix.exponent) * 3 / 10 - 1
             if suffix.exponent >= 0 && scanned.denominator.isEmpty && precision >= 0 {
                 fastPath = true
-                let low = scanned.numerator.last.map { Int($0) - 48 } ?? 0
-                let second = scanned.numerator.dropLast().last.map { Int($0) - 48 } ?? 0
-                let third = scanned.numerator.dropLast(2).last.map { Int($0) - 48 } ?? 0
-                // The numerator is not a multiple of 8 (decided by its last three digits).
-                keepText = suffix.exponent % 10 == 0 && (third * 100 + second * 10 + low) % 8 != 0
+                // At most 11 digits here, so it fits; the text is kept when it is not a multiple of 8.
+                let numerator = Int64(String(decoding: scanned.numerator, as: UTF8.self)) ?? 0
+                keepText = suffix.exponent % 10 == 0 && numerator & 7 != 0
             }
         }
         if !fastPath && !scanned.value.contains(where: { $0 >= 48 && $0 <= 57 }) {
             throw .numeric
         }
 
+        // Trailing zeros go into the exponent before the digits become an integer.
+        var significant = shifted
         var exponent = -scanned.denominator.count
+        while significant.count > 1 && significant.last == 48 {
+            significant.removeLast()
+            exponent += 1
+        }
+        var digits = Magnitude(decimalDigits: significant)
         if suffix.base == 10 {
             exponent += Int(suffix.exponent)
         } else {

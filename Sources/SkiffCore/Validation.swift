@@ -115,8 +115,8 @@ public enum Validation {
     /// Whether a name can be a REST path segment (and an etcd key segment); upstream checks
     /// this for every object name regardless of the kind's own name rule.
     public static func isPathSegmentName(_ name: String) -> [String] {
-        for illegal in [".", ".."] where name == illegal {
-            return ["may not be '\(illegal)'"]
+        if name == "." || name == ".." {
+            return ["may not be '\(name)'"]
         }
         return isPathSegmentPrefix(name)
     }

@@ -80,16 +80,25 @@ struct MergePatchCase: Sendable, CustomTestStringConvertible {
             == #"{"kind":"Pod","metadata":{"name":"a","labels":{"x":"1","y":"2"},"annotations":{"n":"v"}},"spec":{},"zeta":1,"alpha":2}"#)
     }
 
-    /// kube-apiserver rejects null and scalar merge patches before merging.
-    @Test(arguments: ["null", "\"x\"", "1", "true"])
-    func rejectsNonObjectPatches(_ text: String) throws {
-        #expect(throws: APIError.badRequest("Invalid JSON Patch")) {
-            try MergePatch.validate(try JSON.parse(text))
+    /// kube-apiserver decodes a merge patch as an object first (unless fieldValidation is
+    /// Ignore), then refuses a null one.
+    @Test(arguments: [
+        ("null", "Warn", "Invalid JSON Patch"),
+        ("null", "Ignore", "Invalid JSON Patch"),
+        (#""x""#, "Strict", "error decoding patch: json: cannot unmarshal string into Go value of type map[string]interface {}"),
+        ("1", "Warn", "error decoding patch: json: cannot unmarshal number into Go value of type map[string]interface {}"),
+        ("true", "", "error decoding patch: json: cannot unmarshal bool into Go value of type map[string]interface {}"),
+        ("[]", "Warn", "error decoding patch: json: cannot unmarshal array into Go value of type map[string]interface {}"),
+        ("1", "Ignore", "Invalid JSON Patch"),
+    ])
+    func rejectsNonObjectPatches(_ text: String, _ fieldValidation: String, _ message: String) throws {
+        #expect(throws: APIError.badRequest(message)) {
+            try MergePatch.validate(try JSON.parse(text), fieldValidation: fieldValidation)
         }
     }
 
-    @Test(arguments: ["{}", "[]", #"{"a":null}"#])
-    func acceptsObjectsAndArrays(_ text: String) throws {
-        try MergePatch.validate(try JSON.parse(text))
+    @Test(arguments: [("{}", "Warn"), (#"{"a":null}"#, "Strict"), ("[]", "Ignore")])
+    func acceptsObjects(_ text: String, _ fieldValidation: String) throws {
+        try MergePatch.validate(try JSON.parse(text), fieldValidation: fieldValidation)
     }
 }
