@@ -61,8 +61,13 @@ public struct OpenAPIDocuments: Sendable {
     private let v3Hashes: [String: String]
     private let v3Order: [String]
     private let v2Document: JSON
+    private let v2Bytes: [UInt8]
 
+    /// Resources whose schema type is unknown (custom resources) are left out: with their
+    /// group-version missing from the index, kubectl falls back to checking the
+    /// CustomResourceDefinition operations, which take `fieldValidation`.
     public init(schema: APISchema, resources: [OpenAPIResource]) {
+        let resources = resources.filter { schema[type: $0.schemaType] != nil }
         let kinds = OpenAPIBuilder.kindIndex(resources, schema: schema)
         var documents: [String: JSON] = [:]
         var order: [String] = []
@@ -76,6 +81,7 @@ public struct OpenAPIDocuments: Sendable {
         v3Hashes = documents.mapValues { ContentHash.hex($0.serialized()) }
         v3Order = order.sorted { ($0.hasPrefix("api/") ? 0 : 1, $0) < ($1.hasPrefix("api/") ? 0 : 1, $1) }
         v2Document = OpenAPIBuilder(schema: schema, dialect: .v2, kinds: kinds).document(for: resources)
+        v2Bytes = SwaggerProtobuf.encode(v2Document)
     }
 
     /// The `/openapi/v3` index: every group-version with a hash-qualified URL, so clients
@@ -98,7 +104,7 @@ public struct OpenAPIDocuments: Sendable {
     public func v2JSON() -> JSON { v2Document }
 
     /// The same Swagger 2.0 document as a gnostic `openapi.v2.Document` protobuf message.
-    public func v2Protobuf() -> [UInt8] { SwaggerProtobuf.encode(v2Document) }
+    public func v2Protobuf() -> [UInt8] { v2Bytes }
 }
 
 /// A 128-bit content hash (two FNV-1a lanes), enough to tell document versions apart.
@@ -167,7 +173,7 @@ struct OpenAPIBuilder {
     func document(for resources: [OpenAPIResource]) -> JSON {
         var paths = JSONObject()
         var roots: [String] = [Self.statusType, Self.deleteOptionsType]
-        for r in resources where schema[type: r.schemaType] != nil {
+        for r in resources {
             for (path, item) in pathItems(r) { paths[path] = item }
             roots.append(r.schemaType)
             roots.append(r.schemaType + "List")
@@ -306,8 +312,9 @@ extension OpenAPIBuilder {
         case .intOrString: ref(definition: Builtin.intOrString.rawValue)
         case .time: ref(definition: Builtin.time.rawValue)
         case .microTime: ref(definition: Builtin.microTime.rawValue)
-        // Free-form JSON: no type, so clients accept any value.
-        case .any: .object(JSONObject())
+        // Free-form JSON: no type, so clients accept any value. Not `{}`, which explain's
+        // templates take for a missing schema.
+        case .any: ["description": "Any JSON value."]
         case .ref(let name): ref(type: name)
         case .array(let element): ["type": "array", "items": valueSchema(element)]
         case .map(let element): ["type": "object", "additionalProperties": valueSchema(element)]
@@ -330,7 +337,7 @@ extension OpenAPIBuilder {
         case "kind": return "The kind of this object, in CamelCase."
         case "metadata": return def.field("items") != nil ? "Standard list metadata." : "Standard object metadata."
         case "spec": return "The desired state of the object."
-        case "status": return "The most recently observed state of the object. Read-only."
+        case "status": return "The most recently observed state of the object."
         case "items": return "The objects in the list."
         default: return nil
         }

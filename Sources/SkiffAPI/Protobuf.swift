@@ -59,14 +59,16 @@ public enum ProtobufDecoder {
     }
 
     /// "apps/v1"+"Deployment" -> apps/v1.Deployment; "v1" is the core group; a group's
-    /// package is its first label ("rbac.authorization.k8s.io/v1" -> rbac/v1). Option kinds
-    /// (DeleteOptions, Status) are registered in every group version but live in meta/v1.
+    /// package is its first label ("rbac.authorization.k8s.io/v1" -> rbac/v1). Only built-in
+    /// groups (one label, or under k8s.io) map, so apps.example.com/v1 is not apps/v1. Option
+    /// kinds (DeleteOptions, Status) are registered in every group version but live in meta/v1.
     static func objectType(apiVersion: String, kind: String, schema: APISchema) -> APISchema.TypeDef? {
         let parts = apiVersion.split(separator: "/", omittingEmptySubsequences: false)
         let package: String
         switch parts.count {
         case 1: package = "core/\(parts[0])"
-        case 2: package = "\(parts[0].split(separator: ".", omittingEmptySubsequences: false)[0])/\(parts[1])"
+        case 2 where !parts[0].contains(".") || parts[0].hasSuffix(".k8s.io"):
+            package = "\(parts[0].split(separator: ".").first ?? "")/\(parts[1])"
         default: return nil
         }
         if let t = schema[type: "\(package).\(kind)"], t.isObject { return t }
@@ -99,7 +101,7 @@ public enum ProtobufDecoder {
         "scheduling/v1alpha3.WorkloadPodGroupDisruptionMode": ["single": .emptyObject, "all": .emptyObject],
     ]
 
-    /// Where a value sits, for error messages and the special fields; built only on use.
+    /// Where a value sits: names the field in errors and finds the special fields.
     struct Site: CustomStringConvertible {
         var type: String
         var field: String
@@ -232,7 +234,8 @@ extension ProtobufDecoder {
                 found[tagIndex].append(value)
             }
             var out = JSONObject()
-            for (i, field) in type.declaredFields.enumerated() where field.tag != nil {
+            for i in type.declaredFields.indices where !found[i].isEmpty || type.showsWhenAbsent[i] {
+                let field = type.declaredFields[i]
                 let owner = Site(type: type.name, field: field.name)
                 if field.isInline {
                     // Go embeds the struct by value: its fields appear even when it is absent.
@@ -602,7 +605,7 @@ extension ProtobufDecoder {
     }
 }
 
-extension JSON {
+fileprivate extension JSON {
     /// Nesting depth of arrays and objects, counting no further than `limit`.
     func nestingDepth(limit: Int) -> Int {
         guard limit > 0 else { return 0 }
@@ -615,7 +618,7 @@ extension JSON {
 }
 
 /// Standard base64 with padding, as encoding/json writes []byte.
-enum Base64 {
+fileprivate enum Base64 {
     static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     static func encode(_ bytes: ArraySlice<UInt8>) -> String {

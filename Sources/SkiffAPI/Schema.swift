@@ -65,6 +65,9 @@ public struct APISchema: Sendable {
         public var isAtomic = false
         var index: [String: Int] = [:]
         var tagIndex: [Int: Int] = [:]
+        /// Per declared field: whether it shows in JSON even when absent from the wire
+        /// (`noomit` or `inline`), so the Protobuf decoder can skip the others quickly.
+        var showsWhenAbsent: [Bool] = []
 
         init(name: String, fields: [Field]) {
             self.name = name
@@ -262,6 +265,7 @@ extension APISchema.TypeDef {
         for (i, f) in declaredFields.enumerated() {
             if let tag = f.tag { tagIndex[tag] = i }
         }
+        showsWhenAbsent = declaredFields.map { $0.tag != nil && ($0.isInline || !$0.omitsEmpty) }
     }
 }
 

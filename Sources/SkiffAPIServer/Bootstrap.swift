@@ -24,6 +24,7 @@ extension APIHandler {
     }
 
     private func ensure(_ r: ResourceInfo, _ namespace: String?, _ object: JSON) async throws(APIError) {
+        if await cache.get(r, key: r.key(namespace: namespace, name: object.name ?? "")) != nil { return }
         let request = APIRequest(method: "POST", path: r.prefix(namespace: namespace))
         do {
             _ = try await createObject(r, namespace, object, request)

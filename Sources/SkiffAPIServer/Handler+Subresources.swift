@@ -93,7 +93,7 @@ extension APIHandler {
     func patchScale(_ r: ResourceInfo, _ info: RequestInfo, _ name: String, _ req: APIRequest, patchType: String, patch: JSON) async throws(APIError) -> APIResponse {
         let schema = self.schema
         return try await changeScale(r, info, name, req) { scale throws(APIError) in
-            try Self.applyPatch(patchType, patch, to: scale, schemaType: "autoscaling/v1.Scale", schema: schema, strict: "Ignore")
+            try Self.applyPatch(patchType, patch, to: scale, schemaType: "autoscaling/v1.Scale", schema: schema, fieldValidation: "Ignore")
         }
     }
 

@@ -131,15 +131,15 @@ extension APIHandler {
         if sub == "scale" { return try await patchScale(r, info, name, req, patchType: patchType, patch: patchDoc) }
 
         var warnings: [String] = []
-        if patchType != "application/json-patch+json" {
-            guard patchDoc.isObject else { throw .badRequest("json: cannot unmarshal \(patchDoc.typeName) into Go value of type map[string]interface {}") }
+        let fieldValidation = req.queryValue("fieldValidation") ?? "Warn"
+        if patchType == "application/merge-patch+json" || patchType == "application/strategic-merge-patch+json" {
+            try MergePatch.validate(patchDoc, fieldValidation: fieldValidation)
         }
         let schemaType = r.schemaType
         let schema = self.schema
-        let strict = req.queryValue("fieldValidation") ?? "Strict"
         do {
             let stored = try await guaranteedUpdate(r, info.namespace, name, req) { current throws(APIError) in
-                var patched = try Self.applyPatch(patchType, patchDoc, to: current, schemaType: schemaType, schema: schema, strict: strict)
+                var patched = try Self.applyPatch(patchType, patchDoc, to: current, schemaType: schemaType, schema: schema, fieldValidation: fieldValidation)
                 if patched.kind == nil { patched.kind = r.kind }
                 if patched.apiVersion == nil { patched.apiVersion = r.apiVersion }
                 if patched.name != name || (r.namespaced && patched.namespace != info.namespace) {
@@ -161,10 +161,10 @@ extension APIHandler {
         }
     }
 
-    static func applyPatch(_ type: String, _ patch: JSON, to current: JSON, schemaType: String?, schema: APISchema, strict: String) throws(APIError) -> JSON {
+    static func applyPatch(_ type: String, _ patch: JSON, to current: JSON, schemaType: String?, schema: APISchema, fieldValidation: String) throws(APIError) -> JSON {
         switch type {
         case "application/json-patch+json":
-            return try JSONPatch.apply(patch, to: current)
+            return try JSONPatch.apply(patch, to: current, fieldValidation: fieldValidation)
         case "application/merge-patch+json":
             return MergePatch.apply(patch, to: current)
         case "application/strategic-merge-patch+json":

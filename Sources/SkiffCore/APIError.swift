@@ -113,7 +113,9 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// The metav1.Status object for this error.
     public var status: JSON {
-        var s: JSON = ["kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Failure", "message": .string(message), "reason": .string(reason)]
+        var s: JSON = ["kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Failure", "message": .string(message)]
+        // Upstream omits an empty reason (errors it has no StatusReason for).
+        if !reason.isEmpty { s["reason"] = .string(reason) }
         var details = JSONObject()
         if let name, !name.isEmpty { details["name"] = .string(name) }
         if let group, !group.isEmpty { details["group"] = .string(group) }

@@ -39,4 +39,56 @@ import Testing
         #expect(schema[type: "x/v1.B"]?.isAtomic == true)
         #expect(schema[type: "x/v1.AList"] != nil)
     }
+
+    @Test func inlineFieldsArePromotedInJSONAndNestedOnTheWire() throws {
+        let schema = try APISchema(sources: ["""
+            package x/v1
+            type Probe
+              handler Handler 1 inline
+              period int32 2 ptr
+              name string 3 noomit
+            type Handler
+              exec string 1
+              port int32 2 required
+            """])
+        let probe = try #require(schema[type: "x/v1.Probe"])
+        #expect(probe.fields.map(\.name) == ["exec", "port", "period", "name"])
+        #expect(probe.field("exec")?.tag == nil)
+        #expect(probe.field("port")?.required == true)
+        #expect(probe.field("handler") == nil)
+        #expect(probe.declaredFields.map(\.name) == ["handler", "period", "name"])
+        #expect(probe.field(tag: 1)?.isInline == true)
+        #expect(probe.field("period")?.isPointer == true)
+        #expect(probe.field("name")?.omitsEmpty == false)
+        #expect(probe.field("period")?.omitsEmpty == true)
+    }
+
+    @Test func rejectsInlineClashesAndReusedTags() {
+        #expect(throws: APISchema.SchemaError.self) {
+            try APISchema(sources: ["package x/v1\ntype A\n  b B 1 inline\n  c string 2\ntype B\n  c string 1\n"])
+        }
+        #expect(throws: APISchema.SchemaError.self) {
+            try APISchema(sources: ["package x/v1\ntype A\n  b string 1 inline\n"])
+        }
+        #expect(throws: APISchema.SchemaError.self) {
+            try APISchema(sources: ["package x/v1\ntype A\n  b string 1\n  c string 1\n"])
+        }
+    }
+
+    @Test func builtInInlineEmbeddings() throws {
+        let schema = APISchema.builtIn
+        for (type, field, inner) in [
+            ("core/v1.Probe", "httpGet", "handler"), ("core/v1.Volume", "configMap", "volumeSource"),
+            ("core/v1.PersistentVolumeSpec", "csi", "persistentVolumeSource"),
+            ("core/v1.EphemeralContainer", "image", "ephemeralContainerCommon"),
+            ("core/v1.SecretKeySelector", "name", "localObjectReference"),
+            ("admissionregistration/v1.RuleWithOperations", "apiGroups", "rule"),
+            ("networking/v1.IngressRule", "http", "ingressRuleValue"),
+        ] {
+            let t = try #require(schema[type: type])
+            #expect(t.field(field) != nil, "\(type).\(field)")
+            #expect(t.declaredFields.first { $0.name == inner }?.isInline == true, "\(type).\(inner)")
+        }
+        #expect(schema[type: "core/v1.EphemeralContainer"]?.field("name")?.required == true)
+    }
 }
