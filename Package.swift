@@ -81,7 +81,7 @@ let package = Package(
             path: "Benchmarks/APIServerBench"
         ),
         .testTarget(name: "SkiffCoreTests", dependencies: ["SkiffCore"]),
-        .testTarget(name: "SkiffAPITests", dependencies: ["SkiffAPI"]),
+        .testTarget(name: "SkiffAPITests", dependencies: ["SkiffAPI"], exclude: ["Fixtures"]),
         .testTarget(name: "SkiffStoreTests", dependencies: ["SkiffStore"]),
         .testTarget(
             name: "SkiffAPIServerTests",

@@ -13,6 +13,7 @@ public final class APIHandler: Sendable {
     let schema: APISchema
     let logger = Logger(label: "skiff.apiserver")
     let serviceIPs: ServiceIPAllocator
+    let openAPICache = OpenAPICache()
     /// kube-apiserver's default watch timeout is random in [30, 60) minutes.
     let defaultWatchTimeout: ClosedRange<Int> = 1800...3599
 
@@ -56,10 +57,10 @@ public final class APIHandler: Sendable {
             return .json(200, Self.version)
         case "/healthz", "/livez", "/readyz":
             return .text(200, "ok")
-        case "/openapi/v2", "/openapi/v3":
-            throw APIError.notFound("openapi", req.path)
+        case "/openapi/v2", "/swagger-2.0.0.pb-v1":
+            return try openAPI(req)
         default:
-            break
+            if req.path.hasPrefix("/openapi/v3") { return try openAPI(req) }
         }
         guard let info = RequestInfo.parse(req.path) else {
             throw APIError(code: 404, reason: "NotFound", message: "the server could not find the requested resource")

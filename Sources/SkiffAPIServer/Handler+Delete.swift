@@ -11,7 +11,7 @@ struct DeleteOptions {
 
     init(_ req: APIRequest) throws(APIError) {
         if !req.body.isEmpty {
-            let body = try BodyDecoding.parseJSON(req.body)
+            let body = try BodyDecoding.decodeObject(req)
             if let kind = body.kind, !kind.isEmpty, kind != "DeleteOptions" {
                 throw .badRequest("the kind in the data (\(kind)) does not match the expected kind (DeleteOptions)")
             }

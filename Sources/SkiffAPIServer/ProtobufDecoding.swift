@@ -4,6 +4,6 @@ import SkiffCore
 /// Protobuf request bodies (kubectl 1.32+ `create` generators), decoded by the schema.
 enum ProtobufDecoding {
     static func decode(_ bytes: [UInt8]) throws(APIError) -> JSON {
-        throw .unsupportedMediaType("application/vnd.kubernetes.protobuf")
+        try ProtobufDecoder.decode(bytes, schema: .builtIn)
     }
 }
