@@ -14,6 +14,11 @@ public final class APIHandler: Sendable {
     let logger = Logger(label: "skiff.apiserver")
     let serviceIPs: ServiceIPAllocator
     let openAPICache = OpenAPICache()
+    public let metrics = APIMetrics()
+    let authorizer: any Authorizer = AlwaysAllow()
+    /// kube-apiserver's defaults: 400 reads and 200 writes in flight; watches do not count.
+    let readLimit = InflightLimiter(limit: 400)
+    let writeLimit = InflightLimiter(limit: 200)
     /// kube-apiserver's default watch timeout is random in [30, 60) minutes.
     let defaultWatchTimeout: ClosedRange<Int> = 1800...3599
 
@@ -41,13 +46,42 @@ public final class APIHandler: Sendable {
     }
 
     public func handle(_ req: APIRequest) async -> APIResponse {
+        let start = ContinuousClock.now
+        let info = RequestInfo.parse(req.path)
+        let watch = req.queryValue("watch") == "true" || req.queryValue("watch") == "1"
+        let verb = Self.verb(req, info, watch: watch)
+        let limiter = ["GET", "HEAD"].contains(req.method) ? readLimit : writeLimit
+        if !watch {
+            guard limiter.acquire() else { return .error(.tooManyRequests()) }
+        }
+        defer { if !watch { limiter.release() } }
+        let response: APIResponse
         do {
-            return try await route(req)
+            if let info, info.target == .resource, !authorizer.authorize(user: req.user ?? "", verb: verb, resource: info.resource, namespace: info.namespace) {
+                throw APIError.forbidden("User \"\(req.user ?? "")\" cannot \(verb) resource \"\(info.resource)\"")
+            }
+            response = try await route(req)
         } catch let e as APIError {
-            return .error(e)
+            response = .error(e)
         } catch {
             logger.error("request failed", metadata: ["path": "\(req.path)", "error": "\(error)"])
-            return .error(.internalError("\(error)"))
+            response = .error(.internalError("\(error)"))
+        }
+        let resource = info.map { i in i.subresource.map { "\(i.resource)/\($0)" } ?? i.resource } ?? ""
+        metrics.observe(verb: verb, resource: resource, code: response.status, duration: ContinuousClock.now - start)
+        return response
+    }
+
+    /// The Kubernetes verb of a request, as audit logs and metrics name it.
+    static func verb(_ req: APIRequest, _ info: RequestInfo?, watch: Bool) -> String {
+        let named = info?.name != nil
+        switch req.method {
+        case "GET", "HEAD": return watch ? "watch" : (named || info?.target != .resource ? "get" : "list")
+        case "POST": return "create"
+        case "PUT": return "update"
+        case "PATCH": return req.header("content-type")?.hasPrefix("application/apply-patch") == true ? "apply" : "patch"
+        case "DELETE": return named ? "delete" : "deletecollection"
+        default: return req.method.lowercased()
         }
     }
 
@@ -57,6 +91,14 @@ public final class APIHandler: Sendable {
             return .json(200, Self.version)
         case "/healthz", "/livez", "/readyz":
             return .text(200, "ok")
+        case "/metrics":
+            let stats = await store.stats()
+            metrics.storeRevision.set(Double(stats.revision))
+            metrics.databaseBytes.set(Double(stats.databaseBytes))
+            metrics.compactions.set(Double(stats.compactions))
+            metrics.inflightWatches.set(Double(await cache.watcherCount))
+            metrics.inflightRequests.set(Double(readLimit.current.load(ordering: .relaxed) + writeLimit.current.load(ordering: .relaxed)))
+            return APIResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: .bytes(metrics.render()))
         case "/openapi/v2", "/swagger-2.0.0.pb-v1":
             return try openAPI(req)
         default:

@@ -104,8 +104,10 @@ extension APIHandler {
                 }
             }
             if dryRun { return kv.value }
+            if r.kind == "CustomResourceDefinition" { try await deleteCustomResources(of: current) }
             do {
                 _ = try await store.delete(key: key, expectedRevision: kv.modRevision)
+                await consistentRead()
                 return kv.value
             } catch .conflict {
                 continue
@@ -114,6 +116,21 @@ extension APIHandler {
             }
         }
         throw r.conflict(name)
+    }
+
+    /// Deleting a CRD deletes every object it served, as apiextensions-apiserver does.
+    func deleteCustomResources(of crd: JSON) async throws(APIError) {
+        guard let group = crd[path: ["spec", "group"]]?.stringValue, let plural = crd[path: ["spec", "names", "plural"]]?.stringValue else { return }
+        let prefix = "/registry/\(group)/\(plural)/"
+        let items: [KeyValue]
+        do {
+            items = try await store.list(prefix: prefix, atRevision: nil).items
+            for kv in items {
+                do { _ = try await store.delete(key: kv.key, expectedRevision: nil) } catch .keyNotFound { continue }
+            }
+        } catch {
+            throw .internalError("removing the custom resources of \(plural).\(group): \(error)")
+        }
     }
 
     func deleteCollection(_ r: ResourceInfo, _ info: RequestInfo, _ req: APIRequest) async throws(APIError) -> APIResponse {

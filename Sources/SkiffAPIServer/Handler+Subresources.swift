@@ -67,7 +67,9 @@ extension APIHandler {
     func scale(of o: JSON, _ r: ResourceInfo) throws(APIError) -> JSON {
         guard let info = r.scale else { throw .notFound(r.resource, o.name ?? "") }
         let selector: String
-        if info.selectorIsMap {
+        if info.selectorIsString {
+            selector = o[path: info.selector]?.stringValue ?? ""
+        } else if info.selectorIsMap {
             selector = Columns.mapString(o[path: info.selector]).replacingOccurrences(of: "<none>", with: "")
         } else {
             let s = Columns.selectorString(o[path: info.selector])

@@ -45,8 +45,10 @@ extension APIHandler {
         object[path: ["metadata", "selfLink"]] = nil
         if r.strategy.tracksGeneration { object.generation = 1 } else { object.generation = nil }
         if let manager = req.queryValue("fieldManager") { try Self.validateFieldManager(manager) }
+        r.strategy.prune(&object)
         r.strategy.applyDefaults(&object)
         r.strategy.prepareForCreate(&object)
+        r.strategy.afterDefaults(&object)
         if r.kind == "Service", r.group.isEmpty { try await allocateServiceIP(&object) }
         try validate(r, object, old: nil)
 
@@ -59,6 +61,8 @@ extension APIHandler {
                 o.resourceVersion = String(rev)
                 return o.serialized()
             }
+            // A new CRD serves its resources as soon as its create returns.
+            if r.kind == "CustomResourceDefinition" { await cache.wait(for: kv.modRevision) }
             return (kv.value, false)
         } catch {
             throw error.apiError(r, name: name)
@@ -219,6 +223,7 @@ extension APIHandler {
                     o.resourceVersion = String(rev)
                     return o.serialized()
                 }
+                if r.kind == "CustomResourceDefinition" { await cache.wait(for: written.modRevision) }
                 return written.value
             } catch .conflict {
                 continue
@@ -255,7 +260,9 @@ extension APIHandler {
                 throw r.invalid(current.name ?? "", [.forbidden("metadata.finalizers", "no new finalizers can be added if the object is being deleted, found new finalizers \(added.sorted())")])
             }
         }
+        r.strategy.prune(&next)
         r.strategy.applyDefaults(&next)
+        r.strategy.afterDefaults(&next)
         if r.strategy.tracksGeneration {
             var a = next, b = current
             for key in ["metadata", "status"] {
@@ -297,16 +304,21 @@ extension APIHandler {
     /// fieldValidation: unknown fields are an error (Strict, kubectl's default), a warning
     /// (Warn, the API's default) or dropped silently (Ignore); wrong types are always 400.
     func checkSchema(_ object: JSON, _ r: ResourceInfo, _ req: APIRequest) throws(APIError) -> [String] {
-        guard let type = r.schemaType else { return [] }
         let mode = req.queryValue("fieldValidation") ?? "Warn"
         guard ["Strict", "Warn", "Ignore"].contains(mode) else {
             throw .badRequest("fieldValidation: Unsupported value: \"\(mode)\": supported values: \"Ignore\", \"Strict\", \"Warn\"")
         }
-        let check = SchemaCheck(object, type: type, schema: schema)
-        if let first = check.typeErrors.first {
-            throw .badRequest("\(r.kind) in version \"\(r.version)\" cannot be handled as a \(r.kind): \(first)")
+        var unknownPaths: [String] = []
+        if let type = r.schemaType {
+            let check = SchemaCheck(object, type: type, schema: schema)
+            if let first = check.typeErrors.first {
+                throw .badRequest("\(r.kind) in version \"\(r.version)\" cannot be handled as a \(r.kind): \(first)")
+            }
+            unknownPaths = check.unknownFields
+        } else if let unknownFields = r.strategy.unknownFields {
+            unknownPaths = unknownFields(object)
         }
-        let unknown = check.unknownFields.map { "unknown field \"\($0)\"" }
+        let unknown = unknownPaths.map { "unknown field \"\($0)\"" }
         switch mode {
         case "Strict" where !unknown.isEmpty:
             throw .badRequest("strict decoding error: " + unknown.joined(separator: ", "))

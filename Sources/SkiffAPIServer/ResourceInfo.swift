@@ -17,6 +17,8 @@ public struct ScaleInfo: Sendable {
     /// Where the label selector lives: a metav1.LabelSelector, or a plain map (ReplicationController).
     public var selector: [String] = ["spec", "selector"]
     public var selectorIsMap = false
+    /// Custom resources keep the selector as an already serialized string.
+    public var selectorIsString = false
 }
 
 /// Everything the server knows about one resource: names for discovery, scope, storage
@@ -112,6 +114,12 @@ public struct ResourceStrategy: Sendable {
     public var selectableFields: [String: @Sendable (JSON) -> String] = [:]
     /// Whether `spec` changes bump metadata.generation.
     public var tracksGeneration = true
+    /// Runs after defaults on every write (the CRD's Established status).
+    public var afterDefaults: @Sendable (inout JSON) -> Void = { _ in }
+    /// Drops fields the kind does not declare (custom resources' structural pruning).
+    public var prune: @Sendable (inout JSON) -> Void = { _ in }
+    /// Fields the kind does not declare, for fieldValidation, when there is no built-in schema.
+    public var unknownFields: (@Sendable (JSON) -> [String])?
 
     public init() {}
 }

@@ -122,6 +122,10 @@ actor WatchCache {
     /// Loads every object, then follows the store until cancelled.
     func run() async throws {
         let (items, rev) = try await store.list(prefix: "/registry/", atRevision: nil)
+        // Definitions first, so the custom resources they serve are known when loaded.
+        for kv in items where kv.key.hasPrefix(Self.crdPrefix) {
+            if let crd = try? JSON.parse(kv.value) { serveDefinition(crd) }
+        }
         for kv in items {
             guard let resource = registry.resource(forKey: kv.key), let object = try? JSON.parse(kv.value) else { continue }
             states[resource.storagePrefix, default: ResourceState(windowStart: rev)].objects[kv.key] =
@@ -142,6 +146,13 @@ actor WatchCache {
         defer {
             revision = e.revision
             resumeWaiters()
+        }
+        if e.kv.key.hasPrefix(Self.crdPrefix), let crd = try? JSON.parse(e.kv.value) {
+            if e.type == .delete {
+                withdrawDefinition(crd)
+            } else {
+                serveDefinition(crd)
+            }
         }
         guard let resource = registry.resource(forKey: e.kv.key) else { return }
         var state = states[resource.storagePrefix] ?? ResourceState(windowStart: loadedRevision)
@@ -181,6 +192,21 @@ actor WatchCache {
                 state.watchers[id] = nil
             }
         }
+    }
+
+    static let crdPrefix = "/registry/apiextensions.k8s.io/customresourcedefinitions/"
+
+    /// A stored CRD's resources become servable the moment the cache sees it.
+    private func serveDefinition(_ crd: JSON) {
+        guard let group = crd[path: ["spec", "group"]]?.stringValue, let plural = crd[path: ["spec", "names", "plural"]]?.stringValue else { return }
+        registry.replace(group: group, resource: plural, with: CustomResources.resources(for: crd),
+                         preferredVersion: CustomResources.preferredVersion(crd))
+    }
+
+    private func withdrawDefinition(_ crd: JSON) {
+        guard let group = crd[path: ["spec", "group"]]?.stringValue, let plural = crd[path: ["spec", "names", "plural"]]?.stringValue else { return }
+        registry.replace(group: group, resource: plural, with: [], preferredVersion: nil)
+        states["/registry/\(group)/\(plural)/"] = nil
     }
 
     private func deliveryType(_ e: CacheEvent, _ f: ObjectFilter) -> WatchEventType? {

@@ -8,6 +8,8 @@ public protocol StorePersistence: Sendable {
     func load() throws -> (items: [KeyValue], revision: Int64)
     /// Makes `events` durable, all or nothing; `revision` is the batch's last revision.
     func commit(_ events: [WatchEvent], revision: Int64) async throws
+    /// Bytes the durable state takes on disk.
+    var databaseBytes: Int { get }
 }
 
 /// How much history the store keeps for watches and lists at old revisions.
@@ -142,6 +144,11 @@ public actor MVCCStore: Store {
         while let first = history.first, first.event.revision <= target { history.removeFirst() }
         compactRevision = target
         compactions += 1
+    }
+
+    public func stats() -> StoreStats {
+        StoreStats(revision: revision, compactedRevision: compactRevision, compactions: compactions, keys: kvs.count,
+                   databaseBytes: persistence?.databaseBytes ?? 0)
     }
 
     /// Stops every watch stream; used at shutdown.

@@ -127,8 +127,8 @@ public final class SQLitePersistence: StorePersistence {
     /// The current size of the write-ahead log file in bytes.
     public func walSize() -> Int { fileSize(path + "-wal") }
 
-    /// The size of the database file in bytes.
-    public func databaseSize() -> Int { fileSize(path) }
+    /// The size of the database file and its WAL in bytes.
+    public var databaseBytes: Int { fileSize(path) + walSize() }
 
     private func fileSize(_ path: String) -> Int {
         var st = stat()

@@ -70,4 +70,23 @@ public protocol Store: Sendable {
     func watch(prefix: String, afterRevision: Int64) async throws(StoreError) -> AsyncStream<WatchEvent>
     /// Forgets history before `revision`.
     func compact(revision: Int64) async
+    /// Figures for /metrics.
+    func stats() async -> StoreStats
+}
+
+public struct StoreStats: Sendable {
+    public var revision: Int64
+    public var compactedRevision: Int64
+    public var compactions: Int
+    public var keys: Int
+    /// Bytes on disk; 0 for a store in memory.
+    public var databaseBytes: Int
+
+    public init(revision: Int64, compactedRevision: Int64, compactions: Int, keys: Int, databaseBytes: Int) {
+        self.revision = revision
+        self.compactedRevision = compactedRevision
+        self.compactions = compactions
+        self.keys = keys
+        self.databaseBytes = databaseBytes
+    }
 }

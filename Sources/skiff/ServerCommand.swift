@@ -30,6 +30,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "At most this many revisions of history are kept.")
     var historyRevisions: Int = 20_000
 
+    @Option(help: "How long Events are kept after their last update (Go duration, e.g. 1h or 30m).")
+    var eventTtl: String = "1h"
+
     @Flag(help: "Keep the state in memory only (tests, benchmarks): nothing survives a restart.")
     var inMemory = false
 
@@ -63,12 +66,13 @@ struct ServerCommand: AsyncParsableCommand {
         let kubeconfig = pki.adminKubeconfig(server: "\(scheme)://127.0.0.1:\(port)")
         try Files.writeAtomically(kubeconfig, to: "\(dataDir)/kubeconfig.yaml", mode: 0o600)
 
+        guard let ttl = APIHandler.parseDuration(eventTtl) else { throw ValidationError("--event-ttl: not a duration: \(eventTtl)") }
         let handler = APIHandler(store: store, serviceCIDR: serviceCidr)
         let tls = insecureHTTP ? nil : ServingTLS(certificatePEM: pki.serverCertificatePEM, keyPEM: pki.serverKeyPEM, clientCAPEM: pki.caCertificatePEM)
         let app = try APIServerApp.make(
             handler: handler, host: bindAddress, port: port, tls: tls,
             authenticator: Authenticator(tokens: [token: "system:skiff-agent"], insecure: insecureHTTP),
-            services: [WatchCacheService(handler: handler, servicePort: port)],
+            services: [WatchCacheService(handler: handler, servicePort: port, eventTTL: ttl)],
             onServerRunning: { _ in
                 logger.info("API server listening", metadata: ["url": "\(scheme)://\(bindAddress):\(port)", "kubeconfig": "\(dataDir)/kubeconfig.yaml"])
             },
@@ -85,12 +89,20 @@ struct ServerCommand: AsyncParsableCommand {
 struct WatchCacheService: Service {
     let handler: APIHandler
     let servicePort: Int
+    let eventTTL: Duration
 
     func run() async throws {
         try await cancelWhenGracefulShutdown {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await handler.run() }
                 try await handler.bootstrap(servicePort: servicePort)
+                // Expired Events are swept once a minute.
+                group.addTask {
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: .seconds(60))
+                        await handler.expireEvents(olderThan: eventTTL)
+                    }
+                }
                 try await group.waitForAll()
             }
         }

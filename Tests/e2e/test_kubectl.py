@@ -156,3 +156,54 @@ def test_errors_are_reported_like_kubernetes(kubectl):
     assert 'Error from server (NotFound): pods "does-not-exist" not found' in r.stderr
     r = kubectl.run("create", "configmap", "Bad_Name", check=False)
     assert r.returncode == 1 and "Invalid" in r.stderr
+
+
+CRD = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gadgets.%(group)s
+spec:
+  group: %(group)s
+  scope: Namespaced
+  names: {plural: gadgets, singular: gadget, kind: Gadget, shortNames: [gd]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    additionalPrinterColumns:
+    - {name: Size, type: integer, jsonPath: .spec.size}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: integer}
+"""
+
+
+def test_custom_resources(kubectl):
+    group = f"{kubectl.namespace}.example.com"
+    kubectl("apply", "-f", "-", input=CRD % {"group": group})
+    kubectl("wait", "--for=condition=established", f"crd/gadgets.{group}", "--timeout=10s")
+    gadget = f"apiVersion: {group}/v1\nkind: Gadget\nmetadata:\n  name: g1\nspec:\n  size: 7\n"
+    assert "created" in kubectl("apply", "-f", "-", input=gadget)
+    out = kubectl("get", f"gadgets.{group}")
+    assert out.splitlines()[0].split() == ["NAME", "SIZE"]
+    assert out.splitlines()[1].split() == ["g1", "7"]
+    kubectl("patch", f"gadgets.{group}", "g1", "--type=merge", "-p", '{"spec":{"size":8}}')
+    assert kubectl("get", f"gadgets.{group}", "g1", "-o", "jsonpath={.spec.size}") == "8"
+    kubectl("delete", "crd", f"gadgets.{group}")
+    r = kubectl.run("get", f"gadgets.{group}", check=False)
+    assert r.returncode != 0
+
+
+def test_metrics_endpoint(kubectl):
+    kubectl("get", "pods")
+    metrics = kubectl("get", "--raw", "/metrics")
+    assert "apiserver_request_total{" in metrics
+    assert 'verb="list"' in metrics
+    assert "apiserver_request_duration_seconds_bucket" in metrics
+    assert "skiff_store_revision" in metrics

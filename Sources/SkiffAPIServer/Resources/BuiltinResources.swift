@@ -61,7 +61,7 @@ enum BuiltinResources {
             make("networking.k8s.io/v1", "IngressClass", "ingressclasses", namespaced: false, strategy: plain(age: true)),
             make("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", short: ["netpol"], strategy: Other.networkPolicy),
             make("apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions", short: ["crd", "crds"],
-                 namespaced: false, status: true, strategy: createdAt()),
+                 namespaced: false, status: true, strategy: CustomResources.definitionStrategy),
         ]
     }
 
