@@ -96,7 +96,6 @@ public final class APIHandler: Sendable {
             metrics.storeRevision.set(Double(stats.revision))
             metrics.databaseBytes.set(Double(stats.databaseBytes))
             metrics.compactions.set(Double(stats.compactions))
-            metrics.inflightWatches.set(Double(await cache.watcherCount))
             metrics.inflightRequests.set(Double(readLimit.current.load(ordering: .relaxed) + writeLimit.current.load(ordering: .relaxed)))
             return APIResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8", body: .bytes(metrics.render()))
         case "/openapi/v2", "/swagger-2.0.0.pb-v1":

@@ -46,7 +46,7 @@ extension APIHandler {
         let key = r.key(namespace: namespace, name: name)
         for _ in 0..<16 {
             guard let kv = await store.get(key: key) else { throw r.notFound(name) }
-            let current = try parseStored(kv.value)
+            let current = served(r, try parseStored(kv.value))
             if let uid = options.preconditionUID, uid != current.uid {
                 throw .conflict(r.resource, name, group: r.group, "Precondition failed: UID in precondition: \(uid), UID in object meta: \(current.uid ?? "")")
             }
@@ -88,27 +88,27 @@ extension APIHandler {
                 graceful = true
             }
             if graceful {
-                if Self.sameIgnoringVersion(next, current) { return kv.value }
+                if Self.sameIgnoringVersion(next, current) { return outgoing(r, kv.value) }
                 if dryRun { return next.serialized() }
-                let final = next
+                let final = storable(r, next)
                 do {
-                    return try await store.update(key: key, expectedRevision: kv.modRevision) { rev in
+                    return outgoing(r, try await store.update(key: key, expectedRevision: kv.modRevision) { rev in
                         var o = final
                         o.resourceVersion = String(rev)
                         return o.serialized()
-                    }.value
+                    }.value)
                 } catch .conflict {
                     continue
                 } catch {
                     throw error.apiError(r, name: name)
                 }
             }
-            if dryRun { return kv.value }
+            if dryRun { return outgoing(r, kv.value) }
             if r.kind == "CustomResourceDefinition" { try await deleteCustomResources(of: current) }
             do {
                 _ = try await store.delete(key: key, expectedRevision: kv.modRevision)
                 await consistentRead()
-                return kv.value
+                return outgoing(r, kv.value)
             } catch .conflict {
                 continue
             } catch {
@@ -139,11 +139,10 @@ extension APIHandler {
         let dryRun = try isDryRun(req)
         await consistentRead()
         let (items, _) = await cache.list(r, filter: filter)
-        var deleted: [CachedObject] = []
+        var deleted: [[UInt8]] = []
         for item in items {
             do {
-                let bytes = try await deleteObject(r, item.namespace.isEmpty ? nil : item.namespace, item.name, options, dryRun: dryRun)
-                deleted.append(CachedObject(key: item.key, bytes: bytes, revision: item.revision, object: [:], resource: nil))
+                deleted.append(try await deleteObject(r, item.namespace.isEmpty ? nil : item.namespace, item.name, options, dryRun: dryRun))
             } catch where error.code == 404 {
                 continue
             }

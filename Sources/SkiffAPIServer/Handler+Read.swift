@@ -9,11 +9,11 @@ extension APIHandler {
         let object = try await currentObject(r, info, name, req)
         let accept = Accept(req.header("accept"), query: req)
         if accept.wantsTable {
-            let parsed = try parseStored(object.bytes)
+            let parsed = served(r, try parseStored(object.bytes))
             return .json(200, Tables.table(r, [parsed], listRevision: nil, includeObject: accept.includeObject, now: Timestamp.now()),
                          contentType: Tables.contentType)
         }
-        return .json(200, object.bytes)
+        return .json(200, outgoing(r, object.bytes))
     }
 
     /// The object as a reader should see it: the latest write unless `resourceVersion=0`
@@ -99,7 +99,7 @@ extension APIHandler {
         if accept.wantsTable {
             var objects: [JSON] = []
             objects.reserveCapacity(items.count)
-            for item in items { objects.append(try parseStored(item.bytes)) }
+            for item in items { objects.append(served(r, try parseStored(item.bytes))) }
             var table = Tables.table(r, objects, listRevision: listRevision, includeObject: accept.includeObject, now: Timestamp.now())
             if let nextToken { table[path: ["metadata", "continue"]] = .string(nextToken) }
             if let remaining, filter.labels == nil, filter.fields == nil {
@@ -107,7 +107,7 @@ extension APIHandler {
             }
             return .json(200, table, contentType: Tables.contentType)
         }
-        return .json(200, listBytes(r, items, revision: listRevision, continueToken: nextToken,
+        return .json(200, listBytes(r, items.map { outgoing(r, $0.bytes) }, revision: listRevision, continueToken: nextToken,
                                     remaining: filter.labels == nil && filter.fields == nil ? remaining : nil))
     }
 
@@ -132,9 +132,9 @@ extension APIHandler {
     }
 
     /// `{"kind":"PodList",...,"items":[...]}` assembled from the stored bytes, never re-encoded.
-    func listBytes(_ r: ResourceInfo, _ items: [CachedObject], revision: Int64, continueToken: String?, remaining: Int?) -> [UInt8] {
+    func listBytes(_ r: ResourceInfo, _ items: [[UInt8]], revision: Int64, continueToken: String?, remaining: Int?) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(items.reduce(256) { $0 + $1.bytes.count + 1 })
+        out.reserveCapacity(items.reduce(256) { $0 + $1.count + 1 })
         var meta: JSON = ["resourceVersion": .string(String(revision))]
         if let continueToken { meta["continue"] = .string(continueToken) }
         if let remaining { meta["remainingItemCount"] = .number(JSONNumber(remaining)) }
@@ -143,7 +143,7 @@ extension APIHandler {
         out += Array(",\"items\":[".utf8)
         for (i, item) in items.enumerated() {
             if i > 0 { out.append(UInt8(ascii: ",")) }
-            out += item.bytes
+            out += item
         }
         out += Array("]}".utf8)
         return out
@@ -171,8 +171,11 @@ extension APIHandler {
             return APIResponse(status: 200, body: .stream { write in try await write(line) })
         }
         let cache = self.cache
+        let metrics = self.metrics
         let contentType = accept.wantsTable ? Tables.contentType : "application/json"
         return APIResponse(status: 200, contentType: contentType, body: .stream { write in
+            metrics.inflightWatches.increment()
+            defer { metrics.inflightWatches.decrement() }
             try await Self.pumpWatch(events, to: write, resource: r, table: accept.wantsTable, includeObject: accept.includeObject,
                                      timeout: timeout, bookmarks: bookmarks, cache: cache)
         })
@@ -188,13 +191,16 @@ extension APIHandler {
             group.addTask {
                 var first = true
                 for await delivery in events {
-                    if table, let object = try? JSON.parse(delivery.event.object.bytes) {
+                    if table, let stored = try? JSON.parse(delivery.event.object.bytes) {
+                        let object = r.conversion?.fromStorage(stored) ?? stored
                         var t = Tables.table(r, [object], listRevision: nil, includeObject: includeObject, now: Timestamp.now())
                         if !first { t["columnDefinitions"] = .null }
                         first = false
                         var event: JSON = ["type": .string(delivery.type.rawValue)]
                         event["object"] = t
                         try await write(event.serialized() + [0x0A])
+                    } else if let c = r.conversion, let stored = try? JSON.parse(delivery.event.object.bytes) {
+                        try await write(CacheEvent.line(delivery.type, c.fromStorage(stored).serialized()))
                     } else {
                         try await write(delivery.line)
                     }

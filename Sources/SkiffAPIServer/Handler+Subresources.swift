@@ -8,9 +8,9 @@ extension APIHandler {
         let object = try await currentObject(r, info, name, req)
         switch sub {
         case "status":
-            return .json(200, object.bytes)
+            return .json(200, outgoing(r, object.bytes))
         case "scale":
-            return .json(200, try scale(of: try parseStored(object.bytes), r))
+            return .json(200, try scale(of: served(r, try parseStored(object.bytes)), r))
         case "log":
             throw .badRequest("pod \(name) has no running containers to read logs from: no node runs pods yet")
         default:

@@ -54,7 +54,7 @@ extension APIHandler {
 
         if try isDryRun(req) { return (object.serialized(), true) }
         let key = r.key(namespace: namespace, name: name)
-        let final = object
+        let final = storable(r, object)
         do {
             let kv = try await store.create(key: key) { rev in
                 var o = final
@@ -63,7 +63,7 @@ extension APIHandler {
             }
             // A new CRD serves its resources as soon as its create returns.
             if r.kind == "CustomResourceDefinition" { await cache.wait(for: kv.modRevision) }
-            return (kv.value, false)
+            return (outgoing(r, kv.value), false)
         } catch {
             throw error.apiError(r, name: name)
         }
@@ -195,12 +195,12 @@ extension APIHandler {
         let dryRun = try isDryRun(req)
         for _ in 0..<16 {
             guard let kv = await store.get(key: key) else { throw r.notFound(name) }
-            let current = try parseStored(kv.value)
+            let current = served(r, try parseStored(kv.value))
             var next = try transform(current)
             try check(next)
             next = try prepareUpdate(r, next, current: current)
             // An unchanged object is not written: no new resourceVersion, no watch event.
-            if Self.sameIgnoringVersion(next, current) { return kv.value }
+            if Self.sameIgnoringVersion(next, current) { return outgoing(r, kv.value) }
             if validateUpdate { try validate(r, next, old: current) }
             if dryRun { return next.serialized() }
             // The last finalizer gone from an object being deleted: it goes now.
@@ -216,7 +216,7 @@ extension APIHandler {
                     throw error.apiError(r, name: name)
                 }
             }
-            let final = next
+            let final = storable(r, next)
             do {
                 let written = try await store.update(key: key, expectedRevision: kv.modRevision) { rev in
                     var o = final
@@ -224,7 +224,7 @@ extension APIHandler {
                     return o.serialized()
                 }
                 if r.kind == "CustomResourceDefinition" { await cache.wait(for: written.modRevision) }
-                return written.value
+                return outgoing(r, written.value)
             } catch .conflict {
                 continue
             } catch {

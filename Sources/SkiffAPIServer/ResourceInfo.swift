@@ -42,6 +42,8 @@ public struct ResourceInfo: Sendable {
     public var storagePrefix: String
     public var scale: ScaleInfo?
     public var strategy: ResourceStrategy
+    /// Set for a version that is a converted view of another version's stored objects.
+    public var conversion: StorageConversion?
 
     public static let allVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 

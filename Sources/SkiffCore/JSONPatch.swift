@@ -343,10 +343,8 @@ public enum JSONPatch {
 
     static func insert(_ value: JSON, at key: String, in container: inout JSON, context: String) throws(Failure) {
         switch container {
-        case .object(var members):
-            container = .null
-            members[key] = value
-            container = .object(members)
+        case .object:
+            setMember(key, to: value, in: &container)
         case .array(var elements):
             var index = elements.count
             if key != "-" {
@@ -369,10 +367,8 @@ public enum JSONPatch {
     /// Sets an element `element(_:of:context:)` found (the replace operation).
     static func overwrite(_ value: JSON, at key: String, in container: inout JSON) throws(Failure) {
         switch container {
-        case .object(var members):
-            container = .null
-            members[key] = value
-            container = .object(members)
+        case .object:
+            setMember(key, to: value, in: &container)
         case .array(var elements):
             guard let index = existingIndex(key, count: elements.count) else {
                 throw .operationFailed("error in remove for path: '\(key)': \(indexProblem(key))")
@@ -383,6 +379,15 @@ public enum JSONPatch {
         default:
             throw .operationFailed("invalid state detected")
         }
+    }
+
+    /// Sets member `key` of the object `container` (add and replace alike). The container
+    /// is emptied meanwhile so the members are changed in place, not copied.
+    static func setMember(_ key: String, to value: JSON, in container: inout JSON) {
+        guard case .object(var members) = container else { return }
+        container = .null
+        members[key] = value
+        container = .object(members)
     }
 
     static func delete(_ key: String, from container: inout JSON, context: String) throws(Failure) {

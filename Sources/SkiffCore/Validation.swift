@@ -289,56 +289,54 @@ public enum Validation {
 enum GoText {
     /// `%q` / strconv.Quote: printable characters as is, the rest as Go escapes.
     static func quoted(_ s: String) -> String {
+        quote(s) { scalar in
+            switch scalar {
+            case "\u{07}": return "\\a"
+            case "\u{0B}": return "\\v"
+            default: break
+            }
+            let v = scalar.value
+            if v < 0x20 || v == 0x7F { return "\\x" + hex(v, width: 2) }
+            if v < 0x80 || isPrint(scalar) { return nil }
+            return v < 0x10000 ? "\\u" + hex(v, width: 4) : "\\U" + hex(v, width: 8)
+        }
+    }
+
+    /// encoding/json's rendering of a string (HTML-safe escaping, as Go's default).
+    static func json(_ s: String) -> String {
+        quote(s) { scalar in
+            switch scalar {
+            case "<", ">", "&", "\u{2028}", "\u{2029}": "\\u" + hex(scalar.value, width: 4)
+            default: scalar.value < 0x20 ? "\\u" + hex(scalar.value, width: 4) : nil
+            }
+        }
+    }
+
+    /// `s` in double quotes with the backslash escapes strconv.Quote and encoding/json
+    /// share; `escape` renders any other scalar that needs it (nil keeps it as is).
+    private static func quote(_ s: String, escape: (Unicode.Scalar) -> String?) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\u{07}": out += "\\a"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{0B}": out += "\\v"
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            default:
-                let v = scalar.value
-                if v < 0x20 || v == 0x7F {
-                    out += "\\x" + hex(v, width: 2)
-                } else if v < 0x80 || isPrint(scalar) {
-                    out.unicodeScalars.append(scalar)
-                } else if v < 0x10000 {
-                    out += "\\u" + hex(v, width: 4)
-                } else {
-                    out += "\\U" + hex(v, width: 8)
-                }
+            if let escaped = sharedEscape(scalar) ?? escape(scalar) {
+                out += escaped
+            } else {
+                out.unicodeScalars.append(scalar)
             }
         }
         return out + "\""
     }
 
-    /// encoding/json's rendering of a string (HTML-safe escaping, as Go's default).
-    static func json(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case "<", ">", "&", "\u{2028}", "\u{2029}": out += "\\u" + hex(scalar.value, width: 4)
-            default:
-                if scalar.value < 0x20 {
-                    out += "\\u" + hex(scalar.value, width: 4)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
+    private static func sharedEscape(_ scalar: Unicode.Scalar) -> String? {
+        switch scalar {
+        case "\"": "\\\""
+        case "\\": "\\\\"
+        case "\n": "\\n"
+        case "\r": "\\r"
+        case "\t": "\\t"
+        case "\u{08}": "\\b"
+        case "\u{0C}": "\\f"
+        default: nil
         }
-        return out + "\""
     }
 
     /// encoding/json's rendering of a `[]string`; nil renders as `null`.

@@ -42,10 +42,12 @@ enum BuiltinResources {
             make("batch/v1", "CronJob", "cronjobs", short: ["cj"], categories: ["all"], status: true, strategy: Batch.cronJob),
             // autoscaling
             make("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", short: ["hpa"], categories: ["all"], status: true, strategy: Other.hpa),
-            make("autoscaling/v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", short: ["hpa"], categories: ["all"], status: true, strategy: Other.hpa),
+            make("autoscaling/v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers", short: ["hpa"], categories: ["all"], status: true,
+                 strategy: Other.hpa, conversion: Conversions.hpaV1),
             make("coordination.k8s.io/v1", "Lease", "leases", strategy: Other.lease),
             make("discovery.k8s.io/v1", "EndpointSlice", "endpointslices", strategy: Other.endpointSlice),
-            make("events.k8s.io/v1", "Event", "events", short: ["ev"], strategy: plain(age: true)),
+            make("events.k8s.io/v1", "Event", "events", short: ["ev"], strategy: plain(age: true), conversion: Conversions.eventsV1,
+                 storagePrefix: "/registry/events/"),
             make("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", short: ["pdb"], status: true, strategy: Other.podDisruptionBudget),
             make("rbac.authorization.k8s.io/v1", "Role", "roles", strategy: createdAt(generation: false)),
             make("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings", strategy: Other.roleBinding),
@@ -68,7 +70,8 @@ enum BuiltinResources {
     static func make(
         _ groupVersion: String, _ kind: String, _ resource: String, short: [String] = [], categories: [String] = [],
         namespaced: Bool = true, status: Bool = false, scale: ScaleInfo? = nil, extra: [SubresourceInfo] = [],
-        verbs: [String] = ResourceInfo.allVerbs, strategy: ResourceStrategy = plain(age: true)
+        verbs: [String] = ResourceInfo.allVerbs, strategy: ResourceStrategy = plain(age: true),
+        conversion: StorageConversion? = nil, storagePrefix: String? = nil
     ) -> ResourceInfo {
         let parts = groupVersion.split(separator: "/").map(String.init)
         let group = parts.count == 2 ? parts[0] : ""
@@ -87,8 +90,8 @@ enum BuiltinResources {
             group: group, version: version, kind: kind, resource: resource, singular: kind.lowercased(),
             shortNames: short, categories: categories, namespaced: namespaced, verbs: verbs, subresources: subs,
             schemaType: "\(package)/\(version).\(kind)",
-            storagePrefix: group.isEmpty ? "/registry/\(resource)/" : "/registry/\(group)/\(resource)/",
-            scale: scale, strategy: strategy)
+            storagePrefix: storagePrefix ?? (group.isEmpty ? "/registry/\(resource)/" : "/registry/\(group)/\(resource)/"),
+            scale: scale, strategy: strategy, conversion: conversion)
     }
 
     static func sub(_ name: String, _ kind: String, group: String = "", version: String = "v1", verbs: [String]) -> SubresourceInfo {

@@ -1,0 +1,295 @@
+import SkiffCore
+
+/// One step of a field path, as structured-merge-diff's `fieldpath.PathElement` names it: a
+/// struct field or map key, a list-map item by its key fields, a set item by its value, or
+/// an atomic list's index. Values are kept canonical (see `SSAValue.canonical`) so that
+/// `80`, `80.0` and a key read back from FieldsV1 are the same element.
+enum FieldPathElement: Hashable, Sendable {
+    case field(String)
+    case key([KeyField])
+    case value(JSON)
+    case index(Int)
+}
+
+/// One key field of a list-map item; a `.key` element keeps them sorted by name.
+struct KeyField: Hashable, Sendable {
+    var name: String
+    var value: JSON
+}
+
+typealias FieldPath = [FieldPathElement]
+
+/// A malformed `fieldsV1` (or one of its path-element keys).
+struct FieldsV1Error: Error, Sendable {
+    var message: String
+}
+
+// MARK: - Order
+
+extension FieldPathElement {
+    /// structured-merge-diff's total order: fields, then keys, then values, then indexes.
+    /// FieldsV1 is written in this order, and conflicts are listed in it.
+    func compare(_ other: FieldPathElement) -> Int {
+        switch (self, other) {
+        case (.field(let a), .field(let b)): return SSAValue.compareStrings(a, b)
+        case (.key(let a), .key(let b)): return Self.compareKeys(a, b)
+        case (.value(let a), .value(let b)): return SSAValue.compare(a, b)
+        case (.index(let a), .index(let b)): return a < b ? -1 : (a == b ? 0 : 1)
+        default: return rank < other.rank ? -1 : 1
+        }
+    }
+
+    private var rank: Int {
+        switch self {
+        case .field: 0
+        case .key: 1
+        case .value: 2
+        case .index: 3
+        }
+    }
+
+    private static func compareKeys(_ a: [KeyField], _ b: [KeyField]) -> Int {
+        for (x, y) in zip(a, b) {
+            let byName = SSAValue.compareStrings(x.name, y.name)
+            if byName != 0 { return byName }
+            let byValue = SSAValue.compare(x.value, y.value)
+            if byValue != 0 { return byValue }
+        }
+        return a.count < b.count ? -1 : (a.count == b.count ? 0 : 1)
+    }
+
+    static func sorted<S: Sequence>(_ elements: S) -> [FieldPathElement] where S.Element == FieldPathElement {
+        elements.sorted { $0.compare($1) < 0 }
+    }
+}
+
+// MARK: - Text forms
+
+extension FieldPathElement: CustomStringConvertible {
+    /// The form conflict messages print (`.spec`, `[name="nginx"]`, `[="a"]`, `[0]`).
+    var description: String {
+        switch self {
+        case .field(let name): return "." + name
+        case .key(let fields):
+            return "[" + fields.map { "\($0.name)=\(SSAValue.goString($0.value))" }.joined(separator: ",") + "]"
+        case .value(let v): return "[=\(SSAValue.goString(v))]"
+        case .index(let i): return "[\(i)]"
+        }
+    }
+
+    /// The FieldsV1 key: `f:name`, `k:{"name":"x"}`, `v:"a"`, `i:0`.
+    var serialized: String {
+        switch self {
+        case .field(let name): return "f:" + name
+        case .key(let fields):
+            let members = fields.map { SSAValue.goJSON(.string($0.name)) + ":" + SSAValue.goJSON($0.value) }
+            return "k:{" + members.joined(separator: ",") + "}"
+        case .value(let v): return "v:" + SSAValue.goJSON(v)
+        case .index(let i): return "i:\(i)"
+        }
+    }
+
+    /// Reads a FieldsV1 key; nil for an element type this version does not know, which
+    /// upstream skips rather than fails on.
+    static func parse(_ text: String) throws(FieldsV1Error) -> FieldPathElement? {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 2 else { throw FieldsV1Error(message: "key must be 2 characters long: \(text)") }
+        guard bytes[1] == UInt8(ascii: ":") else { throw FieldsV1Error(message: "missing colon: \(text)") }
+        let rest = String(decoding: bytes[2...], as: UTF8.self)
+        switch bytes[0] {
+        case UInt8(ascii: "f"): return .field(rest)
+        case UInt8(ascii: "v"): return .value(SSAValue.canonical(try parseJSON(rest)))
+        case UInt8(ascii: "k"):
+            guard case .object(let members) = try parseJSON(rest) else {
+                throw FieldsV1Error(message: "key element is not an object: \(text)")
+            }
+            return .key(sortedKeys(members.map { KeyField(name: $0.0, value: SSAValue.canonical($0.1)) }))
+        case UInt8(ascii: "i"):
+            guard let index = Int(rest) else { throw FieldsV1Error(message: "invalid index: \(text)") }
+            return .index(index)
+        default: return nil
+        }
+    }
+
+    static func sortedKeys(_ fields: [KeyField]) -> [KeyField] {
+        // Stable, as Go's sort.SliceStable: equal names cannot occur in a JSON object anyway.
+        fields.enumerated().sorted { a, b in
+            let c = SSAValue.compareStrings(a.element.name, b.element.name)
+            return c != 0 ? c < 0 : a.offset < b.offset
+        }.map(\.element)
+    }
+
+    private static func parseJSON(_ text: String) throws(FieldsV1Error) -> JSON {
+        do { return try JSON.parse(text) } catch { throw FieldsV1Error(message: "\(error)") }
+    }
+}
+
+extension Array where Element == FieldPathElement {
+    /// `.spec.template.spec.containers[name="nginx"].image`, as upstream prints a path.
+    var pathString: String { map(\.description).joined() }
+}
+
+// MARK: - Values
+
+/// Value helpers with structured-merge-diff's semantics: numbers compare by value, objects
+/// ignore key order, and text is written the way Go's JSON encoder writes it.
+enum SSAValue {
+    /// Numbers rewritten to one text per value, recursively, so equal values hash equally.
+    static func canonical(_ value: JSON) -> JSON {
+        switch value {
+        case .number(let n): return .number(canonicalNumber(n))
+        case .array(let items): return .array(items.map(canonical))
+        case .object(let members): return .object(JSONObject(members.map { ($0.0, canonical($0.1)) }))
+        default: return value
+        }
+    }
+
+    static func canonicalNumber(_ n: JSONNumber) -> JSONNumber {
+        if let i = Int64(n.text) { return JSONNumber(i) }
+        guard let d = Double(n.text) else { return n }
+        if d.rounded() == d, abs(d) < 9e15 { return JSONNumber(Int64(d)) }
+        return JSONNumber(literal: "\(d)")
+    }
+
+    /// Deep equality as `value.Equals`: numbers by value, objects regardless of key order.
+    static func equal(_ a: JSON, _ b: JSON) -> Bool {
+        switch (a, b) {
+        case (.number(let x), .number(let y)): return numbersEqual(x, y)
+        case (.array(let x), .array(let y)):
+            return x.count == y.count && zip(x, y).allSatisfy { equal($0, $1) }
+        case (.object(let x), .object(let y)):
+            guard x.count == y.count else { return false }
+            return x.allSatisfy { key, value in y[key].map { equal(value, $0) } ?? false }
+        default: return a == b
+        }
+    }
+
+    static func numbersEqual(_ x: JSONNumber, _ y: JSONNumber) -> Bool {
+        if let i = Int64(x.text), let j = Int64(y.text) { return i == j }
+        return x.double == y.double
+    }
+
+    /// `value.Compare`: numbers < strings < booleans < lists < maps < null.
+    static func compare(_ a: JSON, _ b: JSON) -> Int {
+        let (ra, rb) = (rank(a), rank(b))
+        guard ra == rb else { return ra < rb ? -1 : 1 }
+        switch (a, b) {
+        case (.number(let x), .number(let y)): return compareNumbers(x, y)
+        case (.string(let x), .string(let y)): return compareStrings(x, y)
+        case (.bool(let x), .bool(let y)): return x == y ? 0 : (x ? 1 : -1)
+        case (.array(let x), .array(let y)):
+            for (p, q) in zip(x, y) {
+                let c = compare(p, q)
+                if c != 0 { return c }
+            }
+            return x.count < y.count ? -1 : (x.count == y.count ? 0 : 1)
+        case (.object(let x), .object(let y)): return compareObjects(x, y)
+        default: return 0
+        }
+    }
+
+    private static func rank(_ v: JSON) -> Int {
+        switch v {
+        case .number: 0
+        case .string: 1
+        case .bool: 2
+        case .array: 3
+        case .object: 4
+        case .null: 5
+        }
+    }
+
+    private static func compareNumbers(_ x: JSONNumber, _ y: JSONNumber) -> Int {
+        if let i = Int64(x.text), let j = Int64(y.text) { return i < j ? -1 : (i == j ? 0 : 1) }
+        let (p, q) = (x.double ?? 0, y.double ?? 0)
+        return p < q ? -1 : (p == q ? 0 : 1)
+    }
+
+    private static func compareObjects(_ x: JSONObject, _ y: JSONObject) -> Int {
+        let xs = x.keys.sorted { compareStrings($0, $1) < 0 }
+        let ys = y.keys.sorted { compareStrings($0, $1) < 0 }
+        for (k, l) in zip(xs, ys) {
+            let byKey = compareStrings(k, l)
+            if byKey != 0 { return byKey }
+            let byValue = compare(x[k] ?? .null, y[l] ?? .null)
+            if byValue != 0 { return byValue }
+        }
+        return xs.count < ys.count ? -1 : (xs.count == ys.count ? 0 : 1)
+    }
+
+    /// Go's strings.Compare: byte order of the UTF-8 text.
+    static func compareStrings(_ a: String, _ b: String) -> Int {
+        if a == b { return 0 }
+        return a.utf8.lexicographicallyPrecedes(b.utf8) ? -1 : 1
+    }
+
+    /// JSON as Go's encoder (jsoniter, standard-library compatible) writes it: compact, map
+    /// keys sorted, `<`, `>`, `&`, U+2028 and U+2029 escaped.
+    static func goJSON(_ value: JSON) -> String {
+        switch value {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .number(let n): return canonicalNumber(n).text
+        case .string(let s): return goJSONString(s)
+        case .array(let items): return "[" + items.map(goJSON).joined(separator: ",") + "]"
+        case .object(let members):
+            let keys = members.keys.sorted { compareStrings($0, $1) < 0 }
+            return "{" + keys.map { goJSONString($0) + ":" + goJSON(members[$0] ?? .null) }.joined(separator: ",") + "}"
+        }
+    }
+
+    static func goJSONString(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "<", ">", "&", "\u{2028}", "\u{2029}": out += unicodeEscape(scalar.value)
+            default: out += scalar.value < 0x20 ? unicodeEscape(scalar.value) : String(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    private static func unicodeEscape(_ v: UInt32) -> String {
+        let hex = String(v, radix: 16)
+        return "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+    }
+
+    /// `value.ToString`: strings Go-quoted (`%q`), other scalars as Go prints them.
+    static func goString(_ value: JSON) -> String {
+        switch value {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .number(let n): return canonicalNumber(n).text
+        case .string(let s): return goQuote(s)
+        case .array(let items): return "[" + items.map(goString).joined(separator: ",") + "]"
+        case .object(let members): return members.map { "\($0.0)=\(goString($0.1))" }.joined()
+        }
+    }
+
+    /// Go's `%q` for the strings that occur in API objects.
+    static func goQuote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\x" + (hex.count < 2 ? "0" + hex : hex)
+                } else {
+                    out += String(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}
