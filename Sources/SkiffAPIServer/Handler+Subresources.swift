@@ -103,7 +103,7 @@ extension APIHandler {
     func changeScale(_ r: ResourceInfo, _ info: RequestInfo, _ name: String, _ req: APIRequest,
                      _ change: (JSON) throws(APIError) -> JSON) async throws(APIError) -> APIResponse {
         guard let scaleInfo = r.scale else { throw r.notFound(name) }
-        let stored = try await guaranteedUpdate(r, info.namespace, name, req) { current throws(APIError) in
+        let stored = try await guaranteedUpdate(r, info.namespace, name, req, tracking: .update(subresource: "scale")) { current throws(APIError) in
             let newScale = try change(try scale(of: current, r))
             if let rv = newScale.resourceVersion, !rv.isEmpty, rv != current.resourceVersion { throw r.conflict(name) }
             guard let replicas = newScale[path: ["spec", "replicas"]]?.int64Value else {

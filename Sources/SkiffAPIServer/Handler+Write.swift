@@ -3,6 +3,12 @@ import SkiffAPI
 import SkiffCore
 import SkiffStore
 
+/// Whether a write records field ownership (apply records its own).
+enum FieldTracking {
+    case none
+    case update(subresource: String?)
+}
+
 /// create, update and patch: decode, default, validate, admit, store.
 extension APIHandler {
     func create(_ r: ResourceInfo, _ info: RequestInfo, _ req: APIRequest) async throws(APIError) -> APIResponse {
@@ -14,7 +20,8 @@ extension APIHandler {
     }
 
     /// Creates `object` (already decoded and type-checked) and returns the stored bytes.
-    func createObject(_ r: ResourceInfo, _ namespace: String?, _ input: JSON, _ req: APIRequest) async throws(APIError) -> ([UInt8], Bool) {
+    func createObject(_ r: ResourceInfo, _ namespace: String?, _ input: JSON, _ req: APIRequest,
+                      tracked: Bool = false) async throws(APIError) -> ([UInt8], Bool) {
         var object = input
         if r.namespaced {
             let ns = namespace ?? ""
@@ -47,6 +54,11 @@ extension APIHandler {
         if let manager = req.queryValue("fieldManager") { try Self.validateFieldManager(manager) }
         r.strategy.prune(&object)
         r.strategy.applyDefaults(&object)
+        // The creator owns what it sent and the defaults; not what the server fills in below.
+        if !tracked {
+            object = ServerSideApply.update(object, from: nil, manager: Self.manager(req), subresource: nil, type: r.schemaType,
+                                            schema: schema, now: now.rfc3339, statusSubresource: r.hasStatus)
+        }
         r.strategy.prepareForCreate(&object)
         r.strategy.afterDefaults(&object)
         if r.kind == "Service", r.group.isEmpty { try await allocateServiceIP(&object) }
@@ -86,7 +98,7 @@ extension APIHandler {
             throw .badRequest("the namespace of the provided object does not match the namespace sent on the request")
         }
         let preconditionRV = body.resourceVersion.flatMap { $0.isEmpty ? nil : $0 }
-        let stored = try await guaranteedUpdate(r, info.namespace, name, req) { current throws(APIError) in
+        let stored = try await guaranteedUpdate(r, info.namespace, name, req, tracking: .update(subresource: sub)) { current throws(APIError) in
             if let preconditionRV, preconditionRV != current.resourceVersion { throw r.conflict(name) }
             return Self.merge(incoming: body, into: current, resource: r, subresource: sub)
         }
@@ -141,9 +153,16 @@ extension APIHandler {
         }
         let schemaType = r.schemaType
         let schema = self.schema
+        let isApply = patchType == "application/apply-patch+yaml"
+        let manager = Self.manager(req)
+        let force = req.queryValue("force") == "true"
+        let now = Timestamp.now().rfc3339
         do {
-            let stored = try await guaranteedUpdate(r, info.namespace, name, req) { current throws(APIError) in
-                var patched = try Self.applyPatch(patchType, patchDoc, to: current, schemaType: schemaType, schema: schema, fieldValidation: fieldValidation)
+            let stored = try await guaranteedUpdate(r, info.namespace, name, req, tracking: isApply ? .none : .update(subresource: sub)) { current throws(APIError) in
+                var patched = isApply
+                    ? try ServerSideApply.apply(patchDoc, to: current, manager: manager, force: force, type: schemaType, schema: schema,
+                                                now: now, subresource: sub, statusSubresource: r.hasStatus)
+                    : try Self.applyPatch(patchType, patchDoc, to: current, schemaType: schemaType, schema: schema, fieldValidation: fieldValidation)
                 if patched.kind == nil { patched.kind = r.kind }
                 if patched.apiVersion == nil { patched.apiVersion = r.apiVersion }
                 if patched.name != name || (r.namespaced && patched.namespace != info.namespace) {
@@ -154,13 +173,14 @@ extension APIHandler {
                 warnings = try self.checkSchema(patched, r, req)
             }
             return .json(200, stored, headers: warningHeaders(warnings))
-        } catch let e where e.code == 404 && patchType == "application/apply-patch+yaml" && sub == nil {
+        } catch let e where e.code == 404 && isApply && sub == nil {
             // Server-side apply creates what does not exist yet.
-            var object = patchDoc
-            warnings = try checkTypeMeta(&object, r)
-            warnings += try checkSchema(object, r, req)
+            try ServerSideApply.checkAppliedType(patchDoc, apiVersion: r.apiVersion, kind: r.kind)
+            warnings = try checkSchema(patchDoc, r, req)
+            var object = try ServerSideApply.apply(patchDoc, to: nil, manager: manager, force: force, type: schemaType, schema: schema,
+                                                   now: now, statusSubresource: r.hasStatus)
             if object.name == nil { object.name = name }
-            let (stored, _) = try await createObject(r, info.namespace, object, req)
+            let (stored, _) = try await createObject(r, info.namespace, object, req, tracked: true)
             return .json(201, stored, headers: warningHeaders(warnings))
         }
     }
@@ -187,7 +207,7 @@ extension APIHandler {
     /// the client asked for a specific resourceVersion (then 409, as upstream).
     func guaranteedUpdate(
         _ r: ResourceInfo, _ namespace: String?, _ name: String, _ req: APIRequest,
-        validateUpdate: Bool = true,
+        validateUpdate: Bool = true, tracking: FieldTracking = .none,
         transform: (JSON) throws(APIError) -> JSON,
         check: (JSON) throws(APIError) -> Void = { _ throws(APIError) in }
     ) async throws(APIError) -> [UInt8] {
@@ -199,6 +219,11 @@ extension APIHandler {
             var next = try transform(current)
             try check(next)
             next = try prepareUpdate(r, next, current: current)
+            if case .update(let subresource) = tracking {
+                next = ServerSideApply.update(next, from: current, manager: Self.manager(req), subresource: subresource, type: r.schemaType,
+                                              schema: schema, now: Timestamp.now().rfc3339, statusSubresource: r.hasStatus)
+            }
+            next = ServerSideApply.keepingTimestamps(next, old: current)
             // An unchanged object is not written: no new resourceVersion, no watch event.
             if Self.sameIgnoringVersion(next, current) { return outgoing(r, kv.value) }
             if validateUpdate { try validate(r, next, old: current) }
@@ -251,9 +276,6 @@ extension APIHandler {
         next.deletionGracePeriodSeconds = current.deletionGracePeriodSeconds
         next[path: ["metadata", "selfLink"]] = nil
         next.resourceVersion = current.resourceVersion
-        if next[path: ["metadata", "managedFields"]] == nil, let mf = current[path: ["metadata", "managedFields"]] {
-            next[path: ["metadata", "managedFields"]] = mf
-        }
         if current.deletionTimestamp != nil {
             let added = Set(next.finalizers).subtracting(current.finalizers)
             if !added.isEmpty {
@@ -373,6 +395,11 @@ extension APIHandler {
             throw .invalid(kind: "PatchOptions", name: "", group: "meta.k8s.io",
                            causes: [.init(type: "FieldValueTooLong", message: "Too long: may not be more than 128 bytes", field: "fieldManager")])
         }
+    }
+
+    /// Who owns the fields a request writes: fieldManager, else the user agent's program name.
+    static func manager(_ req: APIRequest) -> String {
+        ServerSideApply.managerName(fieldManager: req.queryValue("fieldManager"), userAgent: req.header("user-agent"))
     }
 
     /// generateName plus five random characters from upstream's alphabet.

@@ -86,10 +86,25 @@ def test_apply_client_side_then_configure(kubectl):
 
 
 def test_apply_server_side(kubectl):
-    out = kubectl("apply", "--server-side", "-f", "-", input=DEPLOYMENT.replace("app1", "app2"))
+    manifest = DEPLOYMENT.replace("app1", "app2")
+    out = kubectl("apply", "--server-side", "-f", "-", input=manifest)
     assert "serverside-applied" in out
-    obj = json.loads(kubectl("get", "deployment", "app2", "-o", "json"))
+    obj = json.loads(kubectl("get", "deployment", "app2", "-o", "json", "--show-managed-fields"))
     assert obj["spec"]["replicas"] == 2
+    managers = {(m["manager"], m["operation"]) for m in obj["metadata"]["managedFields"]}
+    assert ("kubectl", "Apply") in managers
+    # Another manager takes .spec.replicas; re-applying the old value conflicts until forced.
+    kubectl("patch", "deployment", "app2", "--type=merge", "-p", '{"spec":{"replicas":5}}')
+    r = kubectl.run("apply", "--server-side", "-f", "-", input=manifest, check=False)
+    assert r.returncode != 0
+    assert "conflict" in r.stderr and ".spec.replicas" in r.stderr
+    kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=manifest)
+    assert kubectl("get", "deployment", "app2", "-o", "jsonpath={.spec.replicas}") == "2"
+    # Fields dropped from the applied configuration are removed.
+    smaller = manifest.replace("  labels: {tier: web}\n", "")
+    kubectl("apply", "--server-side", "-f", "-", input=smaller)
+    labels = json.loads(kubectl("get", "deployment", "app2", "-o", "json"))["metadata"].get("labels", {})
+    assert "tier" not in labels
 
 
 def test_label_annotate_scale_patch(kubectl):
