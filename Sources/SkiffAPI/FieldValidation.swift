@@ -18,7 +18,11 @@ public struct SchemaCheck: Sendable {
         case .string, .bytes, .duration, .time, .microTime:
             if value.stringValue == nil { typeError(value, "string", path, owner) }
         case .quantity:
-            if value.stringValue == nil, value.doubleValue == nil { typeError(value, "resource.Quantity", path, owner) }
+            do {
+                _ = try Quantity(json: value)
+            } catch {
+                typeErrors.append("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
+            }
         case .int32, .int64:
             guard case .number(let n) = value, n.int64 != nil else { return typeError(value, type == .int32 ? "int32" : "int64", path, owner) }
         case .double:

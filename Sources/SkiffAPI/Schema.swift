@@ -82,6 +82,8 @@ public struct APISchema: Sendable {
     }
 
     public private(set) var types: [String: TypeDef] = [:]
+    /// Types from which some field leads to a Quantity (canonicalization walks only these).
+    public private(set) var typesReachingQuantity: Set<String> = []
 
     public subscript(type name: String) -> TypeDef? { types[name] }
 
@@ -101,6 +103,7 @@ public struct APISchema: Sendable {
         }
         try checkReferences()
         try expandInlineFields()
+        typesReachingQuantity = reachingQuantity()
     }
 
     public struct SchemaError: Error, Sendable, CustomStringConvertible {

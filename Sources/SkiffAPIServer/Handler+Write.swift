@@ -53,6 +53,7 @@ extension APIHandler {
         if r.strategy.tracksGeneration { object.generation = 1 } else { object.generation = nil }
         if let manager = req.queryValue("fieldManager") { try Self.validateFieldManager(manager) }
         r.strategy.prune(&object)
+        if let type = r.schemaType { object = Canonicalization.quantities(object, type: type, schema: schema) }
         r.strategy.applyDefaults(&object)
         // The creator owns what it sent and the defaults; not what the server fills in below.
         if !tracked {
@@ -283,6 +284,7 @@ extension APIHandler {
             }
         }
         r.strategy.prune(&next)
+        if let type = r.schemaType { next = Canonicalization.quantities(next, type: type, schema: schema) }
         r.strategy.applyDefaults(&next)
         r.strategy.afterDefaults(&next)
         if r.strategy.tracksGeneration {

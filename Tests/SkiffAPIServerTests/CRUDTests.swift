@@ -88,6 +88,23 @@ import Testing
         #expect(method.status == 405)
     }
 
+    @Test func quantitiesAreStoredInCanonicalForm() async throws {
+        let s = try await TestServer.start()
+        defer { s.stop() }
+        let p = try await s.create("/api/v1/namespaces/default/pods", """
+            {"metadata":{"name":"q"},"spec":{"containers":[{"name":"c","image":"x","resources":{"requests":{"cpu":"0.5","memory":"1024Mi"},"limits":{"cpu":2}}}]}}
+            """)
+        let resources = p[path: ["spec", "containers"]]?.arrayValue?.first?["resources"]
+        #expect(resources?[path: ["requests", "cpu"]] == "500m")
+        #expect(resources?[path: ["requests", "memory"]] == "1Gi")
+        #expect(resources?[path: ["limits", "cpu"]] == "2")
+        #expect(p[path: ["status", "qosClass"]] == "Burstable")
+        let bad = await s.request("POST", "/api/v1/namespaces/default/pods",
+                                  #"{"metadata":{"name":"b"},"spec":{"containers":[{"name":"c","image":"x","resources":{"requests":{"cpu":"lots"}}}]}}"#)
+        #expect(bad.status == 400)
+        #expect(bad.json["message"]?.stringValue?.contains("quantities must match") == true)
+    }
+
     @Test func generateNameAndDryRun() async throws {
         let s = try await TestServer.start()
         defer { s.stop() }
