@@ -240,6 +240,7 @@ struct APIServerBench {
             _ = try await skiff.send(.POST, "/api/v1/namespaces/bench/pods", podBody(String(format: "bench-%06d", i)), expect: 201)
         }
         results["podCreatesPerSecond"] = .number(JSONNumber(createRate.rounded()))
+        log("creates/s: \(createRate.rounded())")
 
         // 2. RSS and list of 10,000 pods.
         try await Task.sleep(for: .seconds(1))
@@ -263,14 +264,18 @@ struct APIServerBench {
         log("steady \(o.steadyRate)/s for \(o.steadySeconds)s")
         let total = o.steadyRate * o.steadySeconds
         let interval = Duration.nanoseconds(1_000_000_000 / o.steadyRate)
-        let latencies = try await withThrowingTaskGroup(of: Double.self) { group in
+        let outcomes = try await withThrowingTaskGroup(of: Double.self) { group in
             let start = ContinuousClock.now
             for i in 0..<total {
                 let due = start + interval * i
                 try await Task.sleep(until: due, clock: .continuous)
                 group.addTask {
                     let t0 = ContinuousClock.now
-                    _ = try await skiff.send(.POST, "/api/v1/namespaces/steady/pods", podBody(String(format: "steady-%06d", i)), expect: 201)
+                    do {
+                        _ = try await skiff.send(.POST, "/api/v1/namespaces/steady/pods", podBody(String(format: "steady-%06d", i)), expect: 201)
+                    } catch {
+                        return -1
+                    }
                     return seconds(ContinuousClock.now - t0) * 1000
                 }
             }
@@ -278,6 +283,10 @@ struct APIServerBench {
             for try await l in group { all.append(l) }
             return all
         }
+        let failures = outcomes.filter { $0 < 0 }.count
+        let latencies = outcomes.filter { $0 >= 0 }
+        log("steady p50 \(percentile(latencies, 0.5)) p99 \(percentile(latencies, 0.99)) failures \(failures)")
+        results["steadyFailures"] = .number(JSONNumber(failures))
         results["steadyCreatesPerSecond"] = .number(JSONNumber(o.steadyRate))
         results["steadyCreateLatencyMillis"] = ["p50": .number(JSONNumber((percentile(latencies, 0.5) * 100).rounded() / 100)),
                                                 "p99": .number(JSONNumber((percentile(latencies, 0.99) * 100).rounded() / 100))]
@@ -285,6 +294,7 @@ struct APIServerBench {
         // 4. Watch fan-out.
         log("watch fan-out: \(o.watchers) watchers x \(o.events) events")
         results["watchFanout"] = try await fanout(skiff, watchers: o.watchers, events: o.events)
+        log("fan-out: \(results["watchFanout"]?.serializedString() ?? "")")
 
         // 5. etcd 3.4 puts of the same size at the same concurrency, same client.
         if FileManager.default.isExecutableFile(atPath: o.etcd) {

@@ -13,6 +13,7 @@ public final class APIHandler: Sendable {
     let schema: APISchema
     let logger = Logger(label: "skiff.apiserver")
     let serviceIPs: ServiceIPAllocator
+    let serviceAccountTokens: ServiceAccountTokens?
     let openAPICache = OpenAPICache()
     public let metrics = APIMetrics()
     let authorizer: any Authorizer = AlwaysAllow()
@@ -23,7 +24,9 @@ public final class APIHandler: Sendable {
     let defaultWatchTimeout: ClosedRange<Int> = 1800...3599
 
     public init(store: any Store, registry: ResourceRegistry = APIHandler.builtInRegistry(),
-                schema: APISchema = .builtIn, serviceCIDR: String = "10.96.0.0/12", watchCacheCapacity: Int = 10_000) {
+                schema: APISchema = .builtIn, serviceCIDR: String = "10.96.0.0/12", watchCacheCapacity: Int = 10_000,
+                serviceAccountTokens: ServiceAccountTokens? = nil) {
+        self.serviceAccountTokens = serviceAccountTokens
         self.store = store
         self.registry = registry
         self.schema = schema

@@ -29,18 +29,23 @@ public struct Authenticator: Sendable {
     public var tokens: [String: String]
     /// Plain HTTP for local experiments: everyone is the admin.
     public var insecure: Bool
+    /// Verifies service account tokens, when the server issues them.
+    public var serviceAccounts: ServiceAccountTokens?
 
-    public init(tokens: [String: String], insecure: Bool = false) {
+    public init(tokens: [String: String], insecure: Bool = false, serviceAccounts: ServiceAccountTokens? = nil) {
         self.tokens = tokens
         self.insecure = insecure
+        self.serviceAccounts = serviceAccounts
     }
 
     static let openPaths: Set<String> = ["/healthz", "/livez", "/readyz", "/version", "/version/"]
 
     func user(headers: [String: String], channel: any Channel) async -> String? {
         if insecure { return "system:admin" }
+        // As upstream's union authenticator: the first method that succeeds wins.
         if let auth = headers["authorization"], auth.lowercased().hasPrefix("bearer ") {
-            return tokens[String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)]
+            let token = String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+            if let user = tokens[token] ?? serviceAccounts?.verify(token) { return user }
         }
         // The TLS layer already verified any certificate presented against the cluster CA.
         guard let cert = try? await channel.nioSSL_peerCertificate().get(),

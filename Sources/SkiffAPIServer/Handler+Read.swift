@@ -162,7 +162,7 @@ extension APIHandler {
         let timeout = req.queryValue("timeoutSeconds").flatMap(Int.init) ?? Int.random(in: defaultWatchTimeout)
         let accept = Accept(req.header("accept"), query: req)
         let bookmarks = req.queryValue("allowWatchBookmarks") == "true"
-        let events: AsyncStream<WatchDelivery>
+        let events: WatchQueue
         do {
             events = try await cache.watch(r, filter: filter, afterRevision: after)
         } catch {
@@ -182,7 +182,7 @@ extension APIHandler {
     }
 
     /// Copies events to the client until the timeout, the client leaving, or shutdown.
-    static func pumpWatch(_ events: AsyncStream<WatchDelivery>, to write: @escaping APIResponse.ChunkWriter, resource r: ResourceInfo,
+    static func pumpWatch(_ events: WatchQueue, to write: @escaping APIResponse.ChunkWriter, resource r: ResourceInfo,
                           table: Bool, includeObject: String, timeout: Int, bookmarks: Bool, cache: WatchCache) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -190,20 +190,28 @@ extension APIHandler {
             }
             group.addTask {
                 var first = true
-                for await delivery in events {
-                    if table, let stored = try? JSON.parse(delivery.event.object.bytes) {
-                        let object = r.conversion?.fromStorage(stored) ?? stored
-                        var t = Tables.table(r, [object], listRevision: nil, includeObject: includeObject, now: Timestamp.now())
-                        if !first { t["columnDefinitions"] = .null }
-                        first = false
-                        var event: JSON = ["type": .string(delivery.type.rawValue)]
-                        event["object"] = t
-                        try await write(event.serialized() + [0x0A])
-                    } else if let c = r.conversion, let stored = try? JSON.parse(delivery.event.object.bytes) {
-                        try await write(CacheEvent.line(delivery.type, c.fromStorage(stored).serialized()))
-                    } else {
-                        try await write(delivery.line)
+                defer { events.close() }
+                // Everything queued goes out in one write.
+                while let batch = await events.next() {
+                    var chunk: [UInt8] = []
+                    for delivery in batch {
+                        if table, let stored = try? JSON.parse(delivery.event.object.bytes) {
+                            let object = r.conversion?.fromStorage(stored) ?? stored
+                            var t = Tables.table(r, [object], listRevision: nil, includeObject: includeObject, now: Timestamp.now())
+                            if !first { t["columnDefinitions"] = .null }
+                            first = false
+                            var event: JSON = ["type": .string(delivery.type.rawValue)]
+                            event["object"] = t
+                            chunk += event.serialized() + [0x0A]
+                        } else if let c = r.conversion, let stored = try? JSON.parse(delivery.event.object.bytes) {
+                            chunk += CacheEvent.line(delivery.type, c.fromStorage(stored).serialized())
+                        } else if batch.count == 1 {
+                            chunk = delivery.line
+                        } else {
+                            chunk += delivery.line
+                        }
                     }
+                    try await write(chunk)
                 }
             }
             // Whichever ends first (timeout, shutdown, a failed write) ends the watch.

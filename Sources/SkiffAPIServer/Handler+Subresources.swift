@@ -23,6 +23,8 @@ extension APIHandler {
         case "binding":
             let binding = try BodyDecoding.decodeObject(req)
             return try await bind(info.namespace ?? "", name, binding, req)
+        case "token":
+            return try await createToken(r, info, name, req)
         case "eviction":
             let eviction = try BodyDecoding.decodeObject(req)
             var options = try DeleteOptions(APIRequest(method: "DELETE", path: req.path, body: eviction["deleteOptions"]?.serialized() ?? []))

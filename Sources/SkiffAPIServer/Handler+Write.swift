@@ -68,10 +68,12 @@ extension APIHandler {
         if try isDryRun(req) { return (object.serialized(), true) }
         let key = r.key(namespace: namespace, name: name)
         let final = storable(r, object)
+        let prepared = cache.prepared
         do {
             let kv = try await store.create(key: key) { rev in
                 var o = final
                 o.resourceVersion = String(rev)
+                prepared.put(revision: rev, key: key, object: o)
                 return o.serialized()
             }
             // A new CRD serves its resources as soon as its create returns.
@@ -243,10 +245,12 @@ extension APIHandler {
                 }
             }
             let final = storable(r, next)
+            let prepared = cache.prepared
             do {
                 let written = try await store.update(key: key, expectedRevision: kv.modRevision) { rev in
                     var o = final
                     o.resourceVersion = String(rev)
+                    prepared.put(revision: rev, key: key, object: o)
                     return o.serialized()
                 }
                 if r.kind == "CustomResourceDefinition" { await cache.wait(for: written.modRevision) }

@@ -1,4 +1,5 @@
 import DequeModule
+import Synchronization
 import Logging
 import SkiffAPI
 import SkiffCore
@@ -41,12 +42,23 @@ enum WatchEventType: String, Sendable {
     case added = "ADDED", modified = "MODIFIED", deleted = "DELETED", bookmark = "BOOKMARK", error = "ERROR"
 }
 
-/// One change, with its watch-event line encoded once for every watcher that gets it as is.
+/// One change, with its watch-event line encoded once for every watcher that gets it as
+/// is. Events kept in the window drop the line (it would double their memory); a replay
+/// encodes it again.
 struct CacheEvent: Sendable {
     let type: WatchEventType
     let object: CachedObject
     let prev: CachedObject?
-    let line: [UInt8]
+    let line: [UInt8]?
+
+    init(type: WatchEventType, object: CachedObject, prev: CachedObject?, line: [UInt8]? = nil) {
+        self.type = type
+        self.object = object
+        self.prev = prev
+        self.line = line
+    }
+
+    var withoutLine: CacheEvent { CacheEvent(type: type, object: object, prev: prev) }
 
     static func line(_ type: WatchEventType, _ objectBytes: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
@@ -64,7 +76,10 @@ struct WatchDelivery: Sendable {
     let type: WatchEventType
     let event: CacheEvent
 
-    var line: [UInt8] { type == event.type ? event.line : CacheEvent.line(type, event.object.bytes) }
+    var line: [UInt8] {
+        if type == event.type, let line = event.line { return line }
+        return CacheEvent.line(type, event.object.bytes)
+    }
 }
 
 /// Which objects a list or watch wants.
@@ -89,7 +104,7 @@ struct ObjectFilter: Sendable {
 actor WatchCache {
     struct Watcher {
         var filter: ObjectFilter
-        var continuation: AsyncStream<WatchDelivery>.Continuation
+        var queue: WatchQueue
     }
 
     struct ResourceState {
@@ -103,6 +118,8 @@ actor WatchCache {
 
     private let store: any Store
     private let registry: ResourceRegistry
+    /// Objects the API handler wrote, already parsed, by revision (see `PreparedObjects`).
+    nonisolated let prepared = PreparedObjects()
     private let logger = Logger(label: "skiff.watchcache")
     private let capacity: Int
     private var states: [String: ResourceState] = [:]
@@ -139,7 +156,7 @@ actor WatchCache {
         for await event in stream {
             ingest(event)
         }
-        for s in states.values { for w in s.watchers.values { w.continuation.finish() } }
+        for s in states.values { for w in s.watchers.values { w.queue.finish() } }
     }
 
     private func ingest(_ e: WatchEvent) {
@@ -163,7 +180,7 @@ actor WatchCache {
         let event: CacheEvent
         switch e.type {
         case .put:
-            guard let object = try? JSON.parse(e.kv.value) else {
+            guard let object = prepared.take(revision: e.revision, key: e.kv.key) ?? (try? JSON.parse(e.kv.value)) else {
                 logger.error("unparsable object in store", metadata: ["key": "\(e.kv.key)"])
                 return
             }
@@ -171,7 +188,7 @@ actor WatchCache {
             if prev == nil { state.sortedKeys = nil }
             state.objects[e.kv.key] = cached
             let type: WatchEventType = e.isCreate ? .added : .modified
-            event = CacheEvent(type: type, object: cached, prev: prev, line: CacheEvent.line(type, cached.bytes))
+            event = CacheEvent(type: type, object: cached, prev: prev, line: state.watchers.isEmpty ? nil : CacheEvent.line(type, cached.bytes))
         case .delete:
             // The deleted object carries the revision of its deletion, as upstream's DELETED events do.
             var object = (try? JSON.parse(e.kv.value)) ?? [:]
@@ -180,17 +197,15 @@ actor WatchCache {
             let cached = CachedObject(key: e.kv.key, bytes: bytes, revision: e.revision, object: object, resource: resource)
             state.objects[e.kv.key] = nil
             state.sortedKeys = nil
-            event = CacheEvent(type: .deleted, object: cached, prev: prev, line: CacheEvent.line(.deleted, bytes))
+            event = CacheEvent(type: .deleted, object: cached, prev: prev, line: state.watchers.isEmpty ? nil : CacheEvent.line(.deleted, bytes))
         }
-        state.events.append(event)
+        state.events.append(event.withoutLine)
         if state.events.count > capacity, let dropped = state.events.popFirst() {
             state.windowStart = dropped.object.revision
         }
         for (id, w) in state.watchers {
             guard let type = deliveryType(event, w.filter) else { continue }
-            if case .terminated = w.continuation.yield(WatchDelivery(type: type, event: event)) {
-                state.watchers[id] = nil
-            }
+            if !w.queue.append(WatchDelivery(type: type, event: event)) { state.watchers[id] = nil }
         }
     }
 
@@ -263,36 +278,57 @@ actor WatchCache {
 
     /// Registers a watcher for events after `afterRevision` (nil: send the current objects
     /// as ADDED first). Throws Expired when that revision has left the window.
-    func watch(_ resource: ResourceInfo, filter: ObjectFilter, afterRevision: Int64?) throws(APIError) -> AsyncStream<WatchDelivery> {
+    func watch(_ resource: ResourceInfo, filter: ObjectFilter, afterRevision: Int64?) throws(APIError) -> WatchQueue {
         var state = states[resource.storagePrefix] ?? ResourceState(windowStart: loadedRevision)
-        let (stream, continuation) = AsyncStream.makeStream(of: WatchDelivery.self)
+        let queue = WatchQueue()
         if let after = afterRevision {
             if after < state.windowStart {
                 throw .gone("too old resource version: \(after) (\(state.windowStart + 1))")
             }
             for e in state.events where e.object.revision > after {
-                if let type = deliveryType(e, filter) { continuation.yield(WatchDelivery(type: type, event: e)) }
+                if let type = deliveryType(e, filter) { queue.append(WatchDelivery(type: type, event: e)) }
             }
         } else {
             let prefix = resource.prefix(namespace: filter.namespace)
             for (key, o) in state.objects where key.hasPrefix(prefix) && filter.matches(o) {
-                let e = CacheEvent(type: .added, object: o, prev: nil, line: CacheEvent.line(.added, o.bytes))
-                continuation.yield(WatchDelivery(type: .added, event: e))
+                queue.append(WatchDelivery(type: .added, event: CacheEvent(type: .added, object: o, prev: nil)))
             }
         }
         nextWatcherID += 1
-        state.watchers[nextWatcherID] = Watcher(filter: filter, continuation: continuation)
+        state.watchers[nextWatcherID] = Watcher(filter: filter, queue: queue)
         states[resource.storagePrefix] = state
-        return stream
+        return queue
     }
 
     /// Stops all watch streams (server shutdown).
     func closeAll() {
         for key in states.keys {
-            for w in states[key]?.watchers.values ?? [:].values { w.continuation.finish() }
+            for w in states[key]?.watchers.values ?? [:].values { w.queue.finish() }
             states[key]?.watchers = [:]
         }
     }
 
     var watcherCount: Int { states.values.reduce(0) { $0 + $1.watchers.count } }
+}
+
+/// The handler writes an object it holds parsed; the cache would parse the stored bytes
+/// again when the write comes back through the store's watch. The handler leaves the
+/// parsed object here (from inside the store's commit, so before the event exists) and
+/// the cache takes it instead of parsing.
+final class PreparedObjects: Sendable {
+    private let objects = Mutex<[Int64: (key: String, object: JSON)]>([:])
+
+    func put(revision: Int64, key: String, object: JSON) {
+        objects.withLock { $0[revision] = (key, object) }
+    }
+
+    /// The object written at `revision` under `key`; forgets any older ones (writes whose
+    /// commit failed never come back).
+    func take(revision: Int64, key: String) -> JSON? {
+        objects.withLock { o in
+            guard let entry = o.removeValue(forKey: revision) else { return nil }
+            if o.count > 64 { o = o.filter { $0.key > revision } }
+            return entry.key == key ? entry.object : nil
+        }
+    }
 }

@@ -60,6 +60,22 @@ public struct JSONObject: Sendable, Hashable, Sequence {
         }
     }
 
+    /// Mutates the value at `key` in place (added as `initial` when absent). The value is
+    /// taken out while `body` runs, so nested edits never copy the levels above.
+    public mutating func update(_ key: String, initial: JSON = .null, _ body: (inout JSON) -> Void) {
+        if let i = index(of: key) {
+            var v = values[i]
+            values[i] = .null
+            body(&v)
+            values[i] = v
+        } else {
+            var v = initial
+            body(&v)
+            keys.append(key)
+            values.append(v)
+        }
+    }
+
     @discardableResult
     public mutating func removeValue(forKey key: String) -> JSON? {
         guard let i = index(of: key) else { return nil }
@@ -123,11 +139,17 @@ extension JSON {
     /// non-object turns it into an object.
     public subscript(key: String) -> JSON? {
         get { objectValue?[key] }
-        set {
-            var o = objectValue ?? JSONObject()
-            o[key] = newValue
-            self = .object(o)
-        }
+        set { updateObject { $0[key] = newValue } }
+    }
+
+    /// Edits this value as an object (turning it into one if it is not), in place: the
+    /// object is detached from `self` during the edit, so its storage is not copied.
+    public mutating func updateObject(_ body: (inout JSONObject) -> Void) {
+        var o: JSONObject
+        if case .object(let existing) = self { o = existing } else { o = JSONObject() }
+        self = .null
+        body(&o)
+        self = .object(o)
     }
 
     /// Reads a nested value along a path of keys.
@@ -137,19 +159,23 @@ extension JSON {
             for k in path { cur = cur?[k] }
             return cur
         }
-        set {
-            guard let first = path.first else {
-                self = newValue ?? .null
-                return
+        set { set(path[...], newValue) }
+    }
+
+    private mutating func set(_ path: ArraySlice<String>, _ newValue: JSON?) {
+        guard let first = path.first else {
+            self = newValue ?? .null
+            return
+        }
+        if path.count == 1 {
+            self[first] = newValue
+            return
+        }
+        updateObject { o in
+            o.update(first, initial: .object(JSONObject())) { child in
+                if !child.isObject { child = .object(JSONObject()) }
+                child.set(path.dropFirst(), newValue)
             }
-            if path.count == 1 {
-                self[first] = newValue
-                return
-            }
-            var child = self[first] ?? .object(JSONObject())
-            if !child.isObject { child = .object(JSONObject()) }
-            child[path: Array(path.dropFirst())] = newValue
-            self[first] = child
         }
     }
 }

@@ -67,11 +67,16 @@ struct ServerCommand: AsyncParsableCommand {
         try Files.writeAtomically(kubeconfig, to: "\(dataDir)/kubeconfig.yaml", mode: 0o600)
 
         guard let ttl = APIHandler.parseDuration(eventTtl) else { throw ValidationError("--event-ttl: not a duration: \(eventTtl)") }
-        let handler = APIHandler(store: store, serviceCIDR: serviceCidr)
+        let saKeyPath = "\(dataDir)/tls/service-account.key"
+        if !FileManager.default.fileExists(atPath: saKeyPath) {
+            try Files.writeAtomically(ServiceAccountTokens.newKeyPEM(), to: saKeyPath, mode: 0o600)
+        }
+        let serviceAccounts = try ServiceAccountTokens(keyPEM: try String(contentsOfFile: saKeyPath, encoding: .utf8))
+        let handler = APIHandler(store: store, serviceCIDR: serviceCidr, serviceAccountTokens: serviceAccounts)
         let tls = insecureHTTP ? nil : ServingTLS(certificatePEM: pki.serverCertificatePEM, keyPEM: pki.serverKeyPEM, clientCAPEM: pki.caCertificatePEM)
         let app = try APIServerApp.make(
             handler: handler, host: bindAddress, port: port, tls: tls,
-            authenticator: Authenticator(tokens: [token: "system:skiff-agent"], insecure: insecureHTTP),
+            authenticator: Authenticator(tokens: [token: "system:skiff-agent"], insecure: insecureHTTP, serviceAccounts: serviceAccounts),
             services: [WatchCacheService(handler: handler, servicePort: port, eventTTL: ttl)],
             onServerRunning: { _ in
                 logger.info("API server listening", metadata: ["url": "\(scheme)://\(bindAddress):\(port)", "kubeconfig": "\(dataDir)/kubeconfig.yaml"])

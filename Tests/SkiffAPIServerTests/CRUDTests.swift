@@ -243,3 +243,24 @@ import Testing
         #expect(taken.status == 422)
     }
 }
+
+@Suite struct ServiceAccountTokenTests {
+    @Test func tokenRequestIssuesAVerifiableToken() async throws {
+        let s = try await TestServer.start()
+        defer { s.stop() }
+        _ = try await s.create("/api/v1/namespaces/default/serviceaccounts", #"{"metadata":{"name":"robot"}}"#)
+        let r = await s.request("POST", "/api/v1/namespaces/default/serviceaccounts/robot/token",
+                                #"{"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{"expirationSeconds":3600}}"#)
+        #expect(r.status == 201)
+        let token = try #require(r.json[path: ["status", "token"]]?.stringValue)
+        #expect(r.json[path: ["status", "expirationTimestamp"]]?.stringValue != nil)
+        let key = try #require(s.handler.tokensForTests)
+        #expect(key.verify(token) == "system:serviceaccount:default:robot")
+        #expect(key.verify(token + "x") == nil)
+        #expect(key.verify(token, now: Timestamp.now().seconds + 7200) == nil)
+        let missing = await s.request("POST", "/api/v1/namespaces/default/serviceaccounts/ghost/token", #"{"spec":{}}"#)
+        #expect(missing.status == 404)
+        let short = await s.request("POST", "/api/v1/namespaces/default/serviceaccounts/robot/token", #"{"spec":{"expirationSeconds":10}}"#)
+        #expect(short.status == 422)
+    }
+}

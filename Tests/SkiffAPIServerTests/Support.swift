@@ -9,7 +9,8 @@ struct TestServer {
     let task: Task<Void, any Error>
 
     static func start(watchCacheCapacity: Int = 10_000) async throws -> TestServer {
-        let handler = APIHandler(store: MVCCStore(), watchCacheCapacity: watchCacheCapacity)
+        let handler = APIHandler(store: MVCCStore(), watchCacheCapacity: watchCacheCapacity,
+                                 serviceAccountTokens: try ServiceAccountTokens(keyPEM: ServiceAccountTokens.newKeyPEM()))
         let task = Task { try await handler.run() }
         try await handler.bootstrap(servicePort: 6443)
         return TestServer(handler: handler, task: task)

@@ -222,3 +222,15 @@ def test_metrics_endpoint(kubectl):
     assert 'verb="list"' in metrics
     assert "apiserver_request_duration_seconds_bucket" in metrics
     assert "skiff_store_revision" in metrics
+
+
+def test_create_token_authenticates(kubectl, server):
+    kubectl("create", "serviceaccount", "bot")
+    token = kubectl("create", "token", "bot").strip()
+    assert token.count(".") == 2
+    base = [kubectl.binary, "--kubeconfig", "/dev/null", "--cache-dir", kubectl.cache, "--server", server.url,
+            "--certificate-authority", f"{server.data_dir}/tls/ca.crt"]
+    ok = subprocess.run(base + ["--token", token, "get", "namespaces"], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    bad = subprocess.run(base + ["--token", token[:-4] + "AAAA", "get", "namespaces"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "Unauthorized" in bad.stderr
