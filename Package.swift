@@ -77,6 +77,8 @@ let package = Package(
             name: "APIServerBench",
             dependencies: [
                 "SkiffCore",
+                "SkiffStore",
+                "SkiffAPIServer",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -93,10 +95,6 @@ let package = Package(
                 "SkiffAPIServer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
-        ),
-        .testTarget(
-            name: "SkiffE2ETests",
-            dependencies: ["SkiffCore"]
         ),
     ]
 )

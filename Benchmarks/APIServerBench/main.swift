@@ -12,7 +12,9 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import SkiffAPIServer
 import SkiffCore
+import SkiffStore
 
 struct Options {
     var skiff = ".build/release/skiff"
@@ -75,7 +77,9 @@ func podBody(_ name: String) -> [UInt8] {
         "metadata": ["name": .string(name),
                      "labels": ["app": "bench", "tier": "backend", "pod-template-hash": "7d4b9c8f6d", "version": "v1.2.3"],
                      "annotations": ["prometheus.io/scrape": "true", "prometheus.io/port": "9090",
-                                     "kubectl.kubernetes.io/restartedAt": "2026-11-27T00:00:00Z"]],
+                                     "kubectl.kubernetes.io/restartedAt": "2026-11-27T00:00:00Z",
+                                     "team.example.com/owner": "backend-platform@example.com",
+                                     "team.example.com/runbook": "https://runbooks.example.com/backend/service-overview"]],
         "spec": [
             "containers": [[
                 "name": "app", "image": "registry.example.com/team/backend:v1.2.3",
@@ -83,6 +87,8 @@ func podBody(_ name: String) -> [UInt8] {
                 "ports": [["name": "http", "containerPort": 8080], ["name": "metrics", "containerPort": 9090]],
                 "env": [["name": "DATABASE_URL", "value": "postgres://db.backend.svc.cluster.local:5432/app"],
                         ["name": "CACHE_URL", "value": "redis://cache.backend.svc.cluster.local:6379"],
+                        ["name": "FEATURE_FLAGS", "value": "search-v2,new-checkout,async-indexing,rate-limit-v3,audit-log"],
+                        ["name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": "http://otel-collector.observability.svc.cluster.local:4317"],
                         ["name": "POD_NAME", "valueFrom": ["fieldRef": ["fieldPath": "metadata.name"]]],
                         ["name": "POD_IP", "valueFrom": ["fieldRef": ["fieldPath": "status.podIP"]]]],
                 "resources": ["requests": ["cpu": "250m", "memory": "256Mi"], "limits": ["cpu": "1", "memory": "512Mi"]],
@@ -148,45 +154,35 @@ func closedLoop(total: Int, concurrency: Int, _ op: @escaping @Sendable (Int) as
 
 func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 
-final class Server {
+/// A server process (skiff or etcd) on a free loopback port with a scratch directory.
+final class ServerProcess {
     let process = Process()
     let dir: String
     let port: Int
 
-    init(skiff: String) throws {
-        dir = NSTemporaryDirectory() + "skiff-bench-\(UUID().uuidString)"
+    init(binary: String, name: String, arguments: (_ dir: String, _ port: Int) -> [String]) throws {
+        dir = NSTemporaryDirectory() + "\(name)-bench-\(UUID().uuidString)"
         port = freePort()
-        process.executableURL = URL(fileURLWithPath: skiff)
-        process.arguments = ["server", "--data-dir", dir, "--port", String(port), "--bind-address", "127.0.0.1", "--log-level", "warning"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-    }
-
-    func stop() {
-        process.terminate()
-        process.waitUntilExit()
-        try? FileManager.default.removeItem(atPath: dir)
-    }
-}
-
-final class Etcd {
-    let process = Process()
-    let dir: String
-    let port: Int
-
-    init(binary: String) throws {
-        dir = NSTemporaryDirectory() + "etcd-bench-\(UUID().uuidString)"
-        port = freePort()
-        let peer = port + 1
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["--name", "bench", "--data-dir", dir,
-                             "--listen-client-urls", "http://127.0.0.1:\(port)", "--advertise-client-urls", "http://127.0.0.1:\(port)",
-                             "--listen-peer-urls", "http://127.0.0.1:\(peer)", "--initial-advertise-peer-urls", "http://127.0.0.1:\(peer)",
-                             "--initial-cluster", "bench=http://127.0.0.1:\(peer)", "--log-level", "error"]
+        process.arguments = arguments(dir, port)
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
+    }
+
+    static func skiff(_ binary: String) throws -> ServerProcess {
+        try ServerProcess(binary: binary, name: "skiff") { dir, port in
+            ["server", "--data-dir", dir, "--port", String(port), "--bind-address", "127.0.0.1", "--log-level", "warning"]
+        }
+    }
+
+    static func etcd(_ binary: String) throws -> ServerProcess {
+        try ServerProcess(binary: binary, name: "etcd") { dir, port in
+            ["--name", "bench", "--data-dir", dir,
+             "--listen-client-urls", "http://127.0.0.1:\(port)", "--advertise-client-urls", "http://127.0.0.1:\(port)",
+             "--listen-peer-urls", "http://127.0.0.1:\(port + 1)", "--initial-advertise-peer-urls", "http://127.0.0.1:\(port + 1)",
+             "--initial-cluster", "bench=http://127.0.0.1:\(port + 1)", "--log-level", "error"]
+        }
     }
 
     func stop() {
@@ -220,7 +216,7 @@ struct APIServerBench {
         config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(o.watchers, o.concurrency) + 16)
         config.timeout = .init(connect: .seconds(10), read: .seconds(120))
 
-        let server = try Server(skiff: o.skiff)
+        let server = try ServerProcess.skiff(o.skiff)
         defer { server.stop() }
         for _ in 0..<100 where !FileManager.default.fileExists(atPath: server.dir + "/token") { try await Task.sleep(for: .milliseconds(100)) }
         let token = try String(contentsOfFile: server.dir + "/token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -296,10 +292,13 @@ struct APIServerBench {
         results["watchFanout"] = try await fanout(skiff, watchers: o.watchers, events: o.events)
         log("fan-out: \(results["watchFanout"]?.serializedString() ?? "")")
 
-        // 5. etcd 3.4 puts of the same size at the same concurrency, same client.
+        // 5. The same creates in process, without HTTP and TLS: what the API machinery costs.
+        results["inProcessPodCreatesPerSecond"] = .number(JSONNumber(try await inProcessCreates(o).rounded()))
+
+        // 6. etcd 3.4 puts of the same size at the same concurrency, same client.
         if FileManager.default.isExecutableFile(atPath: o.etcd) {
             log("etcd \(o.pods) puts with \(o.concurrency) clients")
-            let etcd = try Etcd(binary: o.etcd)
+            let etcd = try ServerProcess.etcd(o.etcd)
             defer { etcd.stop() }
             let plain = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
             let target = Target(client: plain, base: "http://127.0.0.1:\(etcd.port)", headers: [])
@@ -385,6 +384,25 @@ struct APIServerBench {
                     "deliveryLatencyMillis": ["p50": .number(JSONNumber((percentile(lat, 0.5) * 10).rounded() / 10)),
                                               "p99": .number(JSONNumber((percentile(lat, 0.99) * 10).rounded() / 10))]]
         }
+    }
+}
+
+/// Creates through the API handler directly, on a SQLite store as the server uses.
+func inProcessCreates(_ o: Options) async throws -> Double {
+    let dir = NSTemporaryDirectory() + "skiff-inproc-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let handler = APIHandler(store: try MVCCStore(persistence: try SQLitePersistence(path: dir + "/state.db")))
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await handler.run() }
+        try await handler.bootstrap(servicePort: 6443)
+        let rate = try await closedLoop(total: o.pods, concurrency: o.concurrency) { i in
+            let r = await handler.handle(APIRequest(method: "POST", path: "/api/v1/namespaces/default/pods",
+                                                    headers: ["content-type": "application/json"], body: podBody(String(format: "p-%06d", i))))
+            if r.status != 201 { throw BenchError.failed("in-process create: \(r.status)") }
+        }
+        group.cancelAll()
+        return rate
     }
 }
 

@@ -42,9 +42,22 @@ struct ManagerID: Hashable, Sendable {
 
 /// One manager's fields and the API version they were recorded at.
 struct ManagedSet: Sendable {
-    var set: FieldSet
+    var set: FieldSet {
+        didSet { fieldsV1 = nil }
+    }
+
     var apiVersion: String
     var applied: Bool
+    /// `set.fieldsV1`, when known without encoding it: the stored entry's own, if it was
+    /// written exactly so. Changing the set forgets it.
+    var fieldsV1: JSON?
+
+    init(set: FieldSet, apiVersion: String, applied: Bool, fieldsV1: JSON? = nil) {
+        self.set = set
+        self.apiVersion = apiVersion
+        self.applied = applied
+        self.fieldsV1 = fieldsV1
+    }
 }
 
 /// The decoded `metadata.managedFields`: field sets and times by manager.
@@ -80,9 +93,10 @@ struct ManagedFieldsState: Sendable {
         }
         let id = ManagerID(manager: try string(e, "manager"), operation: operation, apiVersion: apiVersion,
                            subresource: try string(e, "subresource"))
-        let set = try FieldSet(fieldsV1: e["fieldsV1"] ?? .null)
+        let json = e["fieldsV1"] ?? .null
+        let (set, canonical) = try FieldSet.decode(fieldsV1: json)
         let time = e["time"]?.stringValue.map { Timestamp(rfc3339: $0)?.rfc3339 ?? $0 }
-        return (id, ManagedSet(set: set, apiVersion: apiVersion, applied: operation == .apply), time)
+        return (id, ManagedSet(set: set, apiVersion: apiVersion, applied: operation == .apply, fieldsV1: canonical ? json : nil), time)
     }
 
     private static func string(_ e: JSONObject, _ key: String) throws(FieldsV1Error) -> String {
@@ -114,8 +128,9 @@ struct ManagedFieldsState: Sendable {
     /// API version, subresource); nil when no manager is left.
     func encoded() -> JSON? {
         guard !sets.isEmpty else { return nil }
-        let ids = sets.keys.sorted { a, b in Self.sortKey(a, times[a]).lexicographicallyPrecedes(Self.sortKey(b, times[b])) }
-        return .array(ids.compactMap { id in sets[id].map { entry(id, $0) } })
+        let keyed = sets.map { id, managed in (Self.sortKey(id, times[id]), id, managed) }
+        let sorted = keyed.count < 2 ? keyed : keyed.sorted { $0.0.lexicographicallyPrecedes($1.0) }
+        return .array(sorted.map { entry($0.1, $0.2) })
     }
 
     private static func sortKey(_ id: ManagerID, _ time: String?) -> [SortPart] {
@@ -130,7 +145,7 @@ struct ManagedFieldsState: Sendable {
         e["apiVersion"] = .string(managed.apiVersion)
         if let time = times[id] { e["time"] = .string(time) }
         e["fieldsType"] = "FieldsV1"
-        e["fieldsV1"] = managed.set.fieldsV1
+        e["fieldsV1"] = managed.fieldsV1 ?? managed.set.fieldsV1
         if !id.subresource.isEmpty { e["subresource"] = .string(id.subresource) }
         return .object(e)
     }

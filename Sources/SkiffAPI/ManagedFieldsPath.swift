@@ -39,6 +39,9 @@ extension FieldPathElement {
         }
     }
 
+    /// Whether this is a struct field or map key (whose FieldsV1 key is always `f:` + name).
+    var isField: Bool { if case .field = self { true } else { false } }
+
     private var rank: Int {
         switch self {
         case .field: 0
@@ -92,11 +95,14 @@ extension FieldPathElement: CustomStringConvertible {
     /// Reads a FieldsV1 key; nil for an element type this version does not know, which
     /// upstream skips rather than fails on.
     static func parse(_ text: String) throws(FieldsV1Error) -> FieldPathElement? {
-        let bytes = Array(text.utf8)
-        guard bytes.count >= 2 else { throw FieldsV1Error(message: "key must be 2 characters long: \(text)") }
-        guard bytes[1] == UInt8(ascii: ":") else { throw FieldsV1Error(message: "missing colon: \(text)") }
-        let rest = String(decoding: bytes[2...], as: UTF8.self)
-        switch bytes[0] {
+        let utf8 = text.utf8
+        var bytes = utf8.makeIterator()
+        guard let kind = bytes.next(), let colon = bytes.next() else {
+            throw FieldsV1Error(message: "key must be 2 characters long: \(text)")
+        }
+        guard colon == UInt8(ascii: ":") else { throw FieldsV1Error(message: "missing colon: \(text)") }
+        let rest = String(decoding: utf8[utf8.index(utf8.startIndex, offsetBy: 2)...], as: UTF8.self)
+        switch kind {
         case UInt8(ascii: "f"): return .field(rest)
         case UInt8(ascii: "v"): return .value(SSAValue.canonical(try parseJSON(rest)))
         case UInt8(ascii: "k"):
@@ -152,19 +158,76 @@ enum SSAValue {
     }
 
     /// Deep equality as `value.Equals`: numbers by value, objects regardless of key order.
+    /// Shared storage and keys in the same order (the usual case) are taken as shortcuts.
     static func equal(_ a: JSON, _ b: JSON) -> Bool {
         switch (a, b) {
+        case (.string(let x), .string(let y)): return x == y
         case (.number(let x), .number(let y)): return numbersEqual(x, y)
         case (.array(let x), .array(let y)):
-            return x.count == y.count && zip(x, y).allSatisfy { equal($0, $1) }
+            guard x.count == y.count else { return false }
+            if sameStorage(x, y) { return true }
+            for i in x.indices where !equal(x[i], y[i]) { return false }
+            return true
         case (.object(let x), .object(let y)):
             guard x.count == y.count else { return false }
-            return x.allSatisfy { key, value in y[key].map { equal(value, $0) } ?? false }
-        default: return a == b
+            let (xk, yk) = (x.keys, y.keys)
+            if sameStorage(x.values, y.values), xk == yk { return true }
+            var i = 0
+            // Keys in the same order pair up by position; after the first difference,
+            // the rest are looked up by name.
+            while i < xk.count, xk[i] == yk[i] {
+                if !equal(x.values[i], y.values[i]) { return false }
+                i += 1
+            }
+            while i < xk.count {
+                guard let other = y[xk[i]], equal(x.values[i], other) else { return false }
+                i += 1
+            }
+            return true
+        case (.bool(let x), .bool(let y)): return x == y
+        case (.null, .null): return true
+        default: return false
         }
     }
 
+    /// Equality that also tells numbers apart by their text (`1000` and `1e3`), for
+    /// shortcuts: values the same by it are the same after any normalization.
+    static func same(_ a: JSON, _ b: JSON) -> Bool {
+        switch (a, b) {
+        case (.string(let x), .string(let y)): return x == y
+        case (.number(let x), .number(let y)): return x.text == y.text
+        case (.array(let x), .array(let y)):
+            guard x.count == y.count else { return false }
+            if sameStorage(x, y) { return true }
+            for i in x.indices where !same(x[i], y[i]) { return false }
+            return true
+        case (.object(let x), .object(let y)):
+            guard x.count == y.count else { return false }
+            let (xk, yk) = (x.keys, y.keys)
+            if sameStorage(x.values, y.values), xk == yk { return true }
+            var i = 0
+            while i < xk.count, xk[i] == yk[i] {
+                if !same(x.values[i], y.values[i]) { return false }
+                i += 1
+            }
+            while i < xk.count {
+                guard let other = y[xk[i]], same(x.values[i], other) else { return false }
+                i += 1
+            }
+            return true
+        case (.bool(let x), .bool(let y)): return x == y
+        case (.null, .null): return true
+        default: return false
+        }
+    }
+
+    /// Whether two arrays share one buffer (then they are equal without looking).
+    static func sameStorage(_ x: [JSON], _ y: [JSON]) -> Bool {
+        x.withUnsafeBufferPointer { p in y.withUnsafeBufferPointer { q in p.baseAddress == q.baseAddress && p.count == q.count } }
+    }
+
     static func numbersEqual(_ x: JSONNumber, _ y: JSONNumber) -> Bool {
+        if x.text == y.text { return true }
         if let i = Int64(x.text), let j = Int64(y.text) { return i == j }
         return x.double == y.double
     }
@@ -219,8 +282,23 @@ enum SSAValue {
 
     /// Go's strings.Compare: byte order of the UTF-8 text.
     static func compareStrings(_ a: String, _ b: String) -> Int {
+        let fast = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y in compareBytes(x, y) }
+        }
+        if let fast = fast ?? nil { return fast }
         if a == b { return 0 }
         return a.utf8.lexicographicallyPrecedes(b.utf8) ? -1 : 1
+    }
+
+    private static func compareBytes(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Int {
+        let n = min(x.count, y.count)
+        var i = 0
+        while i < n {
+            let (p, q) = (x[i], y[i])
+            if p != q { return p < q ? -1 : 1 }
+            i += 1
+        }
+        return x.count == y.count ? 0 : (x.count < y.count ? -1 : 1)
     }
 
     /// JSON as Go's encoder (jsoniter, standard-library compatible) writes it: compact, map

@@ -1,12 +1,19 @@
 import SkiffCore
 
-/// A set of field paths, stored as a trie as structured-merge-diff's `fieldpath.Set`:
-/// `members` are the paths that end here, `children` the subtrees below. A path is in the
-/// set only when its last element is a member; a child subtree alone does not put its root
-/// in the set. Children are never empty, so `isEmpty` and FieldsV1 need no pruning.
+/// A set of field paths, a trie as structured-merge-diff's `fieldpath.Set`. Each level is a
+/// vector of entries sorted in upstream's element order (so FieldsV1 and conflicts come out
+/// in order without sorting, and set operations are merge joins); an entry says whether the
+/// path ending at its element is in the set and holds the subtree below it. A child subtree
+/// alone does not put its root in the set. Entries are never empty (neither member nor
+/// parent), so `isEmpty` and FieldsV1 need no pruning.
 struct FieldSet: Equatable, Sendable {
-    private(set) var members: Set<FieldPathElement> = []
-    private(set) var children: [FieldPathElement: FieldSet] = [:]
+    struct Entry: Equatable, Sendable {
+        var element: FieldPathElement
+        var isMember: Bool
+        var children: FieldSet
+    }
+
+    private(set) var entries: [Entry] = []
 
     init() {}
 
@@ -14,7 +21,50 @@ struct FieldSet: Equatable, Sendable {
         for p in paths { insert(p) }
     }
 
-    var isEmpty: Bool { members.isEmpty && children.isEmpty }
+    /// Entries in any order, each member or parent, elements possibly repeated: sorted once
+    /// and merged, which is cheaper than inserting paths one by one while walking a value.
+    init(collecting unsorted: [Entry]) {
+        var list = unsorted
+        if !Self.isStrictlySorted(list) {
+            list.sort { $0.element.compare($1.element) < 0 }
+            var merged: [Entry] = []
+            merged.reserveCapacity(list.count)
+            for e in list {
+                if let last = merged.last, last.element == e.element {
+                    merged[merged.count - 1].isMember = last.isMember || e.isMember
+                    merged[merged.count - 1].children = last.children.union(e.children)
+                } else {
+                    merged.append(e)
+                }
+            }
+            list = merged
+        }
+        entries = list
+    }
+
+    private init(sorted: [Entry]) {
+        entries = sorted
+    }
+
+    private static func isStrictlySorted(_ list: [Entry]) -> Bool {
+        guard list.count > 1 else { return true }
+        for i in 1..<list.count where list[i - 1].element.compare(list[i].element) >= 0 { return false }
+        return true
+    }
+
+    var isEmpty: Bool { entries.isEmpty }
+
+    /// Where `element` is or would go.
+    private func position(of element: FieldPathElement) -> (found: Bool, index: Int) {
+        var low = 0, high = entries.count
+        while low < high {
+            let mid = (low + high) / 2
+            let c = entries[mid].element.compare(element)
+            if c == 0 { return (true, mid) }
+            if c < 0 { low = mid + 1 } else { high = mid }
+        }
+        return (false, low)
+    }
 
     /// Adds a path; the empty path (the whole object) is never owned, as upstream.
     mutating func insert(_ path: FieldPath) {
@@ -23,68 +73,163 @@ struct FieldSet: Equatable, Sendable {
 
     private mutating func insert(_ path: ArraySlice<FieldPathElement>) {
         guard let first = path.first else { return }
+        let (found, i) = position(of: first)
+        if !found { entries.insert(Entry(element: first, isMember: false, children: FieldSet()), at: i) }
         if path.count == 1 {
-            members.insert(first)
+            entries[i].isMember = true
         } else {
-            children[first, default: FieldSet()].insert(path.dropFirst())
+            entries[i].children.insert(path.dropFirst())
         }
     }
 
     mutating func insertMember(_ element: FieldPathElement) {
-        members.insert(element)
+        let (found, i) = position(of: element)
+        if found {
+            entries[i].isMember = true
+        } else {
+            entries.insert(Entry(element: element, isMember: true, children: FieldSet()), at: i)
+        }
     }
 
     func has(_ path: FieldPath) -> Bool {
-        guard let first = path.first else { return false }
-        if path.count == 1 { return members.contains(first) }
-        return children[first]?.has(Array(path.dropFirst())) ?? false
+        var set = self
+        for (n, pe) in path.enumerated() {
+            let (found, i) = set.position(of: pe)
+            guard found else { return false }
+            if n == path.count - 1 { return set.entries[i].isMember }
+            set = set.entries[i].children
+        }
+        return false
+    }
+
+    /// Whether the one-element path `element` is in the set.
+    func hasMember(_ element: FieldPathElement) -> Bool {
+        let (found, i) = position(of: element)
+        return found && entries[i].isMember
     }
 
     /// The subtree below one element (upstream's WithPrefix), empty when there is none.
     func child(_ element: FieldPathElement) -> FieldSet {
-        children[element] ?? FieldSet()
+        let (found, i) = position(of: element)
+        return found ? entries[i].children : FieldSet()
+    }
+
+    /// The entry of one element, if the set has one.
+    func entry(_ element: FieldPathElement) -> Entry? {
+        let (found, i) = position(of: element)
+        return found ? entries[i] : nil
     }
 
     mutating func setChild(_ element: FieldPathElement, _ set: FieldSet) {
-        children[element] = set.isEmpty ? nil : set
+        let (found, i) = position(of: element)
+        if found {
+            entries[i].children = set
+            if !entries[i].isMember, set.isEmpty { entries.remove(at: i) }
+        } else if !set.isEmpty {
+            entries.insert(Entry(element: element, isMember: false, children: set), at: i)
+        }
     }
 
     func union(_ other: FieldSet) -> FieldSet {
-        var out = self
-        out.members.formUnion(other.members)
-        for (pe, c) in other.children {
-            out.children[pe] = out.children[pe].map { $0.union(c) } ?? c
+        if other.isEmpty { return self }
+        if isEmpty { return other }
+        var out: [Entry] = []
+        out.reserveCapacity(max(entries.count, other.entries.count))
+        var i = 0, j = 0
+        while i < entries.count, j < other.entries.count {
+            let a = entries[i], b = other.entries[j]
+            let c = a.element.compare(b.element)
+            if c < 0 {
+                out.append(a)
+                i += 1
+            } else if c > 0 {
+                out.append(b)
+                j += 1
+            } else {
+                out.append(Entry(element: a.element, isMember: a.isMember || b.isMember, children: a.children.union(b.children)))
+                i += 1
+                j += 1
+            }
         }
-        return out
+        out.append(contentsOf: entries[i...])
+        out.append(contentsOf: other.entries[j...])
+        return FieldSet(sorted: out)
     }
 
     func intersection(_ other: FieldSet) -> FieldSet {
-        var out = FieldSet()
-        out.members = members.intersection(other.members)
-        for (pe, c) in children {
-            if let oc = other.children[pe] { out.setChild(pe, c.intersection(oc)) }
+        if isEmpty || other.isEmpty { return FieldSet() }
+        var out: [Entry] = []
+        var i = 0, j = 0
+        while i < entries.count, j < other.entries.count {
+            let a = entries[i], b = other.entries[j]
+            let c = a.element.compare(b.element)
+            if c < 0 {
+                i += 1
+            } else if c > 0 {
+                j += 1
+            } else {
+                let e = Entry(element: a.element, isMember: a.isMember && b.isMember, children: a.children.intersection(b.children))
+                if e.isMember || !e.children.isEmpty { out.append(e) }
+                i += 1
+                j += 1
+            }
         }
-        return out
+        return FieldSet(sorted: out)
     }
 
     /// Leaf-wise difference: removing a parent path leaves its children in place.
     func subtracting(_ other: FieldSet) -> FieldSet {
-        var out = FieldSet()
-        out.members = members.subtracting(other.members)
-        for (pe, c) in children {
-            out.setChild(pe, other.children[pe].map { c.subtracting($0) } ?? c)
-        }
-        return out
+        difference(other, recursive: false) ?? self
     }
 
     /// Difference that also drops everything below a path `other` holds (reset fields).
     func recursivelySubtracting(_ other: FieldSet) -> FieldSet {
-        var out = FieldSet()
-        out.members = members.subtracting(other.members)
-        for (pe, c) in children where !other.members.contains(pe) {
-            out.setChild(pe, other.children[pe].map { c.recursivelySubtracting($0) } ?? c)
+        difference(other, recursive: true) ?? self
+    }
+
+    /// The difference, or nil when it removes nothing (the caller keeps `self`, and with it
+    /// its storage, which is what lets an untouched manager keep its encoded FieldsV1).
+    func difference(_ other: FieldSet, recursive: Bool) -> FieldSet? {
+        if isEmpty || other.isEmpty { return nil }
+        var out: [Entry]?
+        var i = 0, j = 0
+        while i < entries.count, j < other.entries.count {
+            let a = entries[i], b = other.entries[j]
+            let c = a.element.compare(b.element)
+            if c > 0 {
+                j += 1
+                continue
+            }
+            if c < 0 {
+                out?.append(a)
+                i += 1
+                continue
+            }
+            var kept: Entry?
+            var changed = true
+            if recursive, b.isMember {
+                kept = nil
+            } else {
+                let isMember = a.isMember && !b.isMember
+                let children = a.children.difference(b.children, recursive: recursive)
+                if isMember == a.isMember, children == nil {
+                    kept = a
+                    changed = false
+                } else {
+                    let e = Entry(element: a.element, isMember: isMember, children: children ?? a.children)
+                    kept = e.isMember || !e.children.isEmpty ? e : nil
+                }
+            }
+            if out == nil, changed {
+                out = Array(entries[..<i])
+            }
+            if let kept { out?.append(kept) }
+            i += 1
+            j += 1
         }
-        return out
+        guard var out else { return nil }
+        out.append(contentsOf: entries[i...])
+        return FieldSet(sorted: out)
     }
 
     /// Every path in upstream's iteration order: this level's members, then each child's.
@@ -95,9 +240,9 @@ struct FieldSet: Equatable, Sendable {
     }
 
     private func collectPaths(prefix: FieldPath, into out: inout [FieldPath]) {
-        for pe in FieldPathElement.sorted(members) { out.append(prefix + [pe]) }
-        for pe in FieldPathElement.sorted(children.keys) {
-            children[pe]?.collectPaths(prefix: prefix + [pe], into: &out)
+        for e in entries where e.isMember { out.append(prefix + [e.element]) }
+        for e in entries where !e.children.isEmpty {
+            e.children.collectPaths(prefix: prefix + [e.element], into: &out)
         }
     }
 }
@@ -110,52 +255,69 @@ extension FieldSet {
     var fieldsV1: JSON { .object(contents(includeSelf: false)) }
 
     private func contents(includeSelf: Bool) -> JSONObject {
-        var out = JSONObject()
-        if includeSelf && !isEmpty { out["."] = .object(JSONObject()) }
-        for pe in FieldPathElement.sorted(members.union(children.keys)) {
-            let value = children[pe].map { $0.contents(includeSelf: members.contains(pe)) } ?? JSONObject()
-            out[pe.serialized] = .object(value)
+        var pairs: [(String, JSON)] = []
+        pairs.reserveCapacity(entries.count + 1)
+        if includeSelf && !isEmpty { pairs.append((".", .object(JSONObject()))) }
+        for e in entries {
+            let value = e.children.isEmpty ? JSONObject() : e.children.contents(includeSelf: e.isMember)
+            pairs.append((e.element.serialized, .object(value)))
         }
-        return out
+        return JSONObject(pairs)
     }
 
     /// Reads FieldsV1 as upstream's readIterV1: an empty object is a member, `"."` marks
     /// the element itself, unknown element types are skipped.
     init(fieldsV1 json: JSON) throws(FieldsV1Error) {
+        self = try Self.decode(fieldsV1: json).set
+    }
+
+    /// The set, and whether `json` is exactly what `fieldsV1` writes for it (then a set that
+    /// stays unchanged can be written back as it came, without encoding it again).
+    static func decode(fieldsV1 json: JSON) throws(FieldsV1Error) -> (set: FieldSet, canonical: Bool) {
         switch json {
-        case .null: self.init()
-        case .object(let members): self = try Self.read(members).children ?? FieldSet()
+        case .null: return (FieldSet(), false)
+        case .object(let members):
+            var canonical = true
+            let read = try read(members, top: true, canonical: &canonical)
+            return (read.children ?? FieldSet(), canonical)
         default: throw FieldsV1Error(message: "fieldsV1 must be an object, not \(json.typeName)")
         }
     }
 
-    private static func read(_ object: JSONObject) throws(FieldsV1Error) -> (children: FieldSet?, isMember: Bool) {
-        var children = FieldSet()
-        var found = false
+    private static func read(_ object: JSONObject, top: Bool, canonical: inout Bool) throws(FieldsV1Error) -> (children: FieldSet?, isMember: Bool) {
+        var list: [Entry] = []
+        list.reserveCapacity(object.count)
         var isMember = false
-        for (key, value) in object {
+        for (position, (key, value)) in object.enumerated() {
             if key == "." {
                 isMember = true
+                // Written only first, as an empty object, inside an element with children.
+                if top || position != 0 || value != .object(JSONObject()) { canonical = false }
                 continue
             }
-            guard let pe = try FieldPathElement.parse(key) else { continue }
-            let (grandchildren, childIsMember) = try read(childObject(value, key))
-            if childIsMember {
-                children.insertMember(pe)
-                found = true
+            guard let pe = try FieldPathElement.parse(key) else {
+                canonical = false
+                continue
             }
-            if let grandchildren {
-                children.setChild(pe, children.child(pe).union(grandchildren))
-                found = true
+            let (grandchildren, childIsMember) = try read(childObject(value, key, canonical: &canonical), top: false, canonical: &canonical)
+            if childIsMember || grandchildren != nil {
+                if let last = list.last, last.element.compare(pe) >= 0 { canonical = false }
+                if canonical, !pe.isField, pe.serialized != key { canonical = false }
+                list.append(Entry(element: pe, isMember: childIsMember, children: grandchildren ?? FieldSet()))
             }
         }
-        return (found ? children : nil, isMember || !found)
+        let found = !list.isEmpty
+        // `{".":{}}` alone reads as a member but is written `{}`.
+        if isMember, !found { canonical = false }
+        return (found ? FieldSet(collecting: list) : nil, isMember || !found)
     }
 
-    private static func childObject(_ value: JSON, _ key: String) throws(FieldsV1Error) -> JSONObject {
+    private static func childObject(_ value: JSON, _ key: String, canonical: inout Bool) throws(FieldsV1Error) -> JSONObject {
         switch value {
         case .object(let members): return members
-        case .null: return JSONObject()
+        case .null:
+            canonical = false
+            return JSONObject()
         default: throw FieldsV1Error(message: "value of \(key) must be an object")
         }
     }

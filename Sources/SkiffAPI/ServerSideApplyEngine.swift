@@ -12,7 +12,8 @@ struct SSAConflicts: Error, Sendable {
 
 /// The result of merging an applied configuration, before it is stored.
 struct SSAApplyOutcome: Sendable {
-    /// The merged object as the client's JSON had it (no Go round trip).
+    /// The merged object as the client's JSON had it (no Go round trip); the live object
+    /// when nothing changed, as then the merge is not built.
     var object: JSON
     /// Whether the object changed as upstream sees it; only then is the applier's time set.
     var changed: Bool
@@ -43,11 +44,13 @@ struct SSAEngine: Sendable {
     /// subresource does not own spec (nor what the kind's status strategy also resets).
     static func resetFields(type: String?, subresource: String, statusSubresource: Bool) -> FieldSet {
         switch subresource {
-        case "": return statusSubresource ? FieldSet([[.field("status")]]) : FieldSet()
+        case "": return statusSubresource ? statusOnly : FieldSet()
         case "status": return FieldSet([[.field("spec")]] + (type.flatMap { SSATables.statusResetExtras[$0] } ?? []))
         default: return FieldSet()
         }
     }
+
+    private static let statusOnly = FieldSet([[.field("status")]])
 
     /// stripMetaManager's set: fields the system owns, never a manager.
     static let strippedFields = FieldSet([
@@ -66,10 +69,11 @@ extension SSAEngine {
         let object = ServerSideApply.removingManagedFields(new)
         // An existing object nobody tracks (or whose tracking the client reset) stays so.
         if state.sets.isEmpty, old != nil { return object }
-        let normOld = types.goNormalized(ServerSideApply.removingManagedFields(old ?? .object(JSONObject())), root)
-        let normNew = types.goNormalized(object, root)
-        guard types.validate(normOld, root, allowDuplicates: true).isEmpty,
-              types.validate(normNew, root, allowDuplicates: true).isEmpty else {
+        // Both sides as Go would write them (a create compares with the zero object), but
+        // normalized lazily by the walks rather than copied.
+        let normOld = SSAView(raw: ServerSideApply.removingManagedFields(old ?? .object(JSONObject())), norm: .go)
+        let normNew = SSAView(raw: object, norm: .go)
+        guard types.isValid(normOld, root, allowDuplicates: true), types.isValid(normNew, root, allowDuplicates: true) else {
             return ServerSideApply.settingManagedFields(object, old?[path: Self.managedFieldsPath])
         }
         let id = ManagerID(manager: manager.isEmpty ? "unknown" : manager, operation: .update, apiVersion: apiVersion, subresource: subresource)
@@ -81,20 +85,22 @@ extension SSAEngine {
     /// Which entries an update starts from: the stored ones on a subresource; else the
     /// client's when it sent valid ones (none at all when it sent a reset), else the stored.
     func decodeLiveOrNew(old: JSON?, new: JSON) -> ManagedFieldsState {
-        let stored = (try? ManagedFieldsState(entries: old?[path: Self.managedFieldsPath])) ?? ManagedFieldsState()
-        if !subresource.isEmpty { return stored }
+        func stored() -> ManagedFieldsState {
+            (try? ManagedFieldsState(entries: old?[path: Self.managedFieldsPath])) ?? ManagedFieldsState()
+        }
+        if !subresource.isEmpty { return stored() }
         let sent = new[path: Self.managedFieldsPath]
         if ManagedFieldsState.isReset(sent) { return ManagedFieldsState() }
-        if let decoded = try? ManagedFieldsState(entries: sent), !decoded.sets.isEmpty { return decoded }
-        return stored
+        if sent != nil, let decoded = try? ManagedFieldsState(entries: sent), !decoded.sets.isEmpty { return decoded }
+        return stored()
     }
 
     /// Upstream's Updater.Update under managedFieldsUpdater and stripMeta: what changed is
     /// taken from every manager and added to `id`, whose time moves only if it got fields.
-    func recordUpdate(old: JSON, new: JSON, id: ManagerID, state: inout ManagedFieldsState) {
+    func recordUpdate(old: SSAView, new: SSAView, id: ManagerID, state: inout ManagedFieldsState) {
         var managers = state.sets
         guard let c = try? reconcile(old: old, new: new, managers: &managers, skipping: nil, force: true) else { return }
-        let taken = c.modified.union(c.added).recursivelySubtracting(reset).subtracting(Self.strippedFields)
+        let taken = c.changed.recursivelySubtracting(reset).subtracting(Self.strippedFields)
         if !taken.isEmpty {
             let previous = managers[id]?.set ?? FieldSet()
             managers[id] = ManagedSet(set: taken.union(previous), apiVersion: apiVersion, applied: false)
@@ -105,20 +111,26 @@ extension SSAEngine {
 
     /// Upstream's Updater.update: managers other than `skipping` lose the fields the change
     /// sets or removes; without force, setting a field another manager owns is a conflict.
+    /// `unchanged` says the caller already knows both sides are equal, so nothing changed.
     @discardableResult
-    func reconcile(old: JSON, new: JSON, managers: inout [ManagerID: ManagedSet], skipping: ManagerID?, force: Bool) throws(SSAConflicts) -> SSAComparison {
-        let c = types.compare(old, new, root).excluding(reset)
-        let changed = c.modified.union(c.added)
-        if !force {
+    func reconcile(old: SSAView, new: SSAView, managers: inout [ManagerID: ManagedSet], skipping: ManagerID?, force: Bool,
+                   unchanged: Bool = false) throws(SSAConflicts) -> SSAComparison {
+        let c = unchanged ? SSAComparison() : types.compare(old, new, root).excluding(reset)
+        let changed = c.changed
+        if !force, !changed.isEmpty {
             let conflicts = managers.filter { $0.key != skipping }.flatMap { id, managed in
                 managed.set.intersection(changed).paths().map { SSAConflict(manager: id, path: $0) }
             }
             if !conflicts.isEmpty { throw SSAConflicts(items: Self.sorted(conflicts)) }
         }
-        for (id, managed) in managers where id != skipping {
-            managers[id]?.set = managed.set.subtracting(changed).subtracting(c.removed)
+        let lost = changed.union(c.removed)
+        if !lost.isEmpty {
+            for (id, managed) in managers where id != skipping {
+                // Untouched managers keep their sets as they are (and their encoded form).
+                if let reduced = managed.set.difference(lost, recursive: false) { managers[id]?.set = reduced }
+            }
         }
-        managers = managers.filter { !$0.value.set.isEmpty }
+        if managers.values.contains(where: { $0.set.isEmpty }) { managers = managers.filter { !$0.value.set.isEmpty } }
         return c
     }
 
@@ -142,12 +154,12 @@ extension SSAEngine {
             // Fields set before anyone applied get an owner, so the first apply conflicts
             // with them (skipNonAppliedManager).
             let before = ManagerID(manager: "before-first-apply", operation: .update, apiVersion: apiVersion, subresource: subresource)
-            recordUpdate(old: types.goNormalized(.object(JSONObject()), root), new: normLive, id: before, state: &state)
+            recordUpdate(old: SSAView(raw: .object(JSONObject()), norm: .go), new: SSAView(raw: normLive, norm: .none), id: before, state: &state)
         }
         let id = ManagerID(manager: manager.isEmpty ? "unknown" : manager, operation: .apply, apiVersion: apiVersion, subresource: subresource)
         var outcome = try applyAllowingClientSideApply(applied, live: liveObject, normLive: normLive, id: id, force: force, state: state)
         if outcome.changed { outcome.state.times[id] = now }
-        var object = outcome.changed ? outcome.object : liveObject
+        var object = outcome.object
         if manager == "kubectl" { object = syncLastApplied(object, applied) }
         return ServerSideApply.settingManagedFields(object, outcome.state.encoded())
     }
@@ -155,14 +167,19 @@ extension SSAEngine {
     /// Types the configuration strictly and the live object leniently (duplicates allowed),
     /// failing as upstream's ObjectToTyped does; returns the live object as Go sees it.
     private func typedObjects(_ applied: JSON, _ liveObject: JSON) throws(APIError) -> JSON {
-        let configErrors = types.validate(applied, root, allowDuplicates: false)
-        guard configErrors.isEmpty else {
-            throw Self.failure("failed to create typed patch object (\(ServerSideApply.describeObject(applied))): \(SSAValidationError.describe(configErrors))")
+        // The quick check first; the messages only when there is something to say.
+        if !types.isValid(SSAView(raw: applied, norm: .none), root, allowDuplicates: false) {
+            let configErrors = types.validate(applied, root, allowDuplicates: false)
+            if !configErrors.isEmpty {
+                throw Self.failure("failed to create typed patch object (\(ServerSideApply.describeObject(applied))): \(SSAValidationError.describe(configErrors))")
+            }
         }
         let normLive = types.goNormalized(liveObject, root)
-        let liveErrors = types.validate(normLive, root, allowDuplicates: true)
-        guard liveErrors.isEmpty else {
-            throw Self.failure("failed to create typed live object (\(ServerSideApply.describeObject(liveObject))): \(SSAValidationError.describe(liveErrors))")
+        if !types.isValid(SSAView(raw: normLive, norm: .none), root, allowDuplicates: true) {
+            let liveErrors = types.validate(normLive, root, allowDuplicates: true)
+            if !liveErrors.isEmpty {
+                throw Self.failure("failed to create typed live object (\(ServerSideApply.describeObject(liveObject))): \(SSAValidationError.describe(liveErrors))")
+            }
         }
         return normLive
     }
@@ -201,21 +218,31 @@ extension SSAEngine {
     func applyConfig(_ config: JSON, live: JSON, normLive: JSON, id: ManagerID, force: Bool, state: ManagedFieldsState) throws(SSAConflicts) -> SSAApplyOutcome {
         var managers = state.sets
         let empty = JSON.object(JSONObject())
-        let mergedN = types.merge(normLive, config, root) ?? empty
-        let mergedRaw = types.merge(live, config, root) ?? empty
-        let last = managers[id]?.set
+        let mergedN = types.merge(normLive, config, root, lhsValid: true) ?? empty
+        let last = managers[id]
         managers[id] = ManagedSet(set: types.fieldSet(of: config, root).recursivelySubtracting(reset), apiVersion: apiVersion, applied: true)
-        let pruned = prunedItems(mergedN, managers: managers, last: last)
-        let finalN = types.removing(pruned, from: mergedN, root) ?? empty
-        let finalRaw = types.removing(pruned, from: mergedRaw, root, dropEmptied: true) ?? empty
-        try reconcile(old: normLive, new: finalN, managers: &managers, skipping: id, force: force)
+        let pruned = prunedItems(mergedN, managers: managers, last: last?.set)
+        // Removing nothing gives the same object back.
+        let finalN = pruned.isEmpty ? mergedN : types.removing(pruned, from: mergedN, root) ?? empty
+        let changed = !SSAValue.equal(normLive, finalN)
+        try reconcile(old: SSAView(raw: normLive, norm: .none), new: SSAView(raw: finalN, norm: .none), managers: &managers,
+                      skipping: id, force: force, unchanged: !changed)
         if let own = managers[id] {
             let kept = own.set.subtracting(Self.strippedFields)
-            managers[id] = kept.isEmpty ? nil : ManagedSet(set: kept, apiVersion: own.apiVersion, applied: true)
+            if kept.isEmpty {
+                managers[id] = nil
+            } else {
+                // Reapplying the same fields keeps the entry's encoded form.
+                let cached = last.flatMap { $0.set == kept ? $0.fieldsV1 : nil }
+                managers[id] = ManagedSet(set: kept, apiVersion: own.apiVersion, applied: true, fieldsV1: cached)
+            }
         }
         var next = state
         next.sets = managers
-        return SSAApplyOutcome(object: finalRaw, changed: !SSAValue.equal(normLive, finalN), state: next)
+        guard changed else { return SSAApplyOutcome(object: live, changed: false, state: next) }
+        let mergedRaw = types.merge(live, config, root, lhsValid: false) ?? empty
+        let finalRaw = pruned.isEmpty ? mergedRaw : types.removing(pruned, from: mergedRaw, root, dropEmptied: true) ?? empty
+        return SSAApplyOutcome(object: finalRaw, changed: true, state: next)
     }
 
     /// Upstream's prune: what the applier applied last time and omits now goes, unless a
@@ -225,11 +252,13 @@ extension SSAEngine {
         guard let last, !last.isEmpty else { return FieldSet() }
         let lastNamed = named(last)
         let firstCut = types.removing(lastNamed, from: merged, root) ?? .null
-        let mergedSet = named(types.fieldSet(of: merged, root))
+        let mergedSet = types.fieldSet(of: merged, root, namedFields: true)
         let owned = named(managers.values.reduce(FieldSet()) { $0.union($1.set) })
-        let ownedBack = mergedSet.subtracting(named(types.fieldSet(of: firstCut, root)).union(owned))
+        let ownedBack = mergedSet.subtracting(types.fieldSet(of: firstCut, root, namedFields: true).union(owned))
+        // Adding nothing back cuts nothing more: what vanishes is what `merged` already lacks.
+        guard !ownedBack.isEmpty else { return FieldSet() }
         let secondCut = types.removing(ownedBack, from: merged, root) ?? .null
-        return mergedSet.subtracting(named(types.fieldSet(of: secondCut, root))).intersection(lastNamed)
+        return mergedSet.subtracting(types.fieldSet(of: secondCut, root, namedFields: true)).intersection(lastNamed)
     }
 
     private func named(_ set: FieldSet) -> FieldSet {
@@ -246,9 +275,9 @@ extension SSAEngine {
         guard let text = live[path: ["metadata", "annotations", ServerSideApply.lastAppliedAnnotation]]?.stringValue,
               !text.isEmpty, let lastApplied = try? JSON.parse(text), lastApplied.isObject,
               lastApplied.apiVersion == apiVersion,
-              types.validate(lastApplied, root, allowDuplicates: false).isEmpty else { return nil }
-        let c = types.compare(lastApplied, normLive, root)
-        return types.fieldSet(of: lastApplied, root).subtracting(c.modified).subtracting(c.added).subtracting(c.removed)
+              types.isValid(SSAView(raw: lastApplied, norm: .none), root, allowDuplicates: false) else { return nil }
+        let c = types.compare(SSAView(raw: lastApplied, norm: .none), SSAView(raw: normLive, norm: .none), root)
+        return types.fieldSet(of: lastApplied, root).subtracting(c.changed).subtracting(c.removed)
     }
 
     /// lastAppliedUpdater: kubectl's server-side apply keeps an existing annotation equal

@@ -1,20 +1,36 @@
 import SkiffCore
+import Synchronization
 
 /// A value's type as structured-merge-diff sees it, derived from `APISchema` the way
 /// kube-openapi's schemaconv derives it from OpenAPI: list types from
 /// `x-kubernetes-list-type` or else the patch strategy, atomic structs from `+structType`.
-indirect enum SSANode: Equatable, Sendable {
+/// A node is an index into the schema's `SSACompiledSchema`, so walking a value costs array
+/// lookups rather than schema dictionary lookups and string building per field.
+struct SSANode: Hashable, Sendable {
+    let id: Int
+
+    /// Schemaless data (`__untyped_deduced_`): scalars, atomic lists, granular maps.
+    static let deduced = SSANode(id: 0)
+    /// `__untyped_atomic_` (RawExtension): every list and map atomic.
+    static let untypedAtomic = SSANode(id: 1)
+    /// The root of a custom resource: typed ObjectMeta, everything else deduced.
+    static let customResource = SSANode(id: 2)
+    static let string = SSANode(id: 3)
+    static let numeric = SSANode(id: 4)
+    static let boolean = SSANode(id: 5)
+    static let untypedScalar = SSANode(id: 6)
+    static let firstStruct = 7
+}
+
+enum SSANodeKind: Sendable {
     case scalar(SSAScalar)
-    /// A schema type with named fields.
-    case structure(String)
+    /// A schema type with named fields: an index into `SSACompiledSchema.structs`.
+    case structure(Int)
     /// A map[string]T; atomic when `+mapType=atomic`.
     case map(SSANode, atomic: Bool)
     case list(SSANode, SSAListKind)
-    /// Schemaless data (`__untyped_deduced_`): scalars, atomic lists, granular maps.
     case deduced
-    /// `__untyped_atomic_` (RawExtension): every list and map atomic.
     case untypedAtomic
-    /// The root of a custom resource: typed ObjectMeta, everything else deduced.
     case customResource
 }
 
@@ -22,7 +38,7 @@ enum SSAScalar: Equatable, Sendable {
     case string, numeric, boolean, untyped
 }
 
-enum SSAListKind: Equatable, Sendable {
+enum SSAListKind: Hashable, Sendable {
     case atomic
     case set
     case map([String])
@@ -38,7 +54,7 @@ enum SSAAtom: Equatable, Sendable {
 struct SSAMapShape: Equatable, Sendable {
     enum Fields: Equatable, Sendable {
         case none
-        case structType(String)
+        case structType(Int)
         case customResource
     }
 
@@ -48,63 +64,300 @@ struct SSAMapShape: Equatable, Sendable {
     var atomic: Bool
 }
 
+/// A node with its shapes, in the order upstream's handleAtom tries them, and which shape
+/// a value of each JSON kind takes (upstream's deduceAtom); nil means none matches.
+struct SSANodeInfo: Sendable {
+    var kind: SSANodeKind
+    var atoms: [SSAAtom]
+    var scalarAtom: Int?
+    var listAtom: Int?
+    var mapAtom: Int?
+    /// Whether `goNormalized` returns every value of this type unchanged.
+    var normalizesToItself: Bool
+}
+
+/// How a field's value reaches the form Go writes: through its type, and for Quantity
+/// fields (and maps and lists of them) also to Quantity's canonical text.
+enum SSANorm: Equatable, Sendable {
+    /// The value as it is (already what Go writes, or schemaless).
+    case none
+    /// `goNormalized` at the node the walk is at.
+    case go
+    case quantity
+    case quantityMap
+    case quantityList
+}
+
+/// What Go writes for a field holding its zero value.
+enum SSAZero: Sendable {
+    case absent
+    case value(JSON)
+    /// A struct held by value: Go writes its (normalized) empty form.
+    case emptyStruct
+}
+
+struct SSAFieldInfo: Sendable {
+    let name: String
+    let node: SSANode
+    let type: APISchema.FieldType
+    let omitsEmpty: Bool
+    let isPointer: Bool
+    let norm: SSANorm
+    let zero: SSAZero
+}
+
+struct SSAStructInfo: Sendable {
+    let name: String
+    let isAtomic: Bool
+    let fields: [SSAFieldInfo]
+    let index: [String: Int]
+    /// Fields Go writes even when absent (their zero is not `.absent`).
+    let zeroFields: [Int]
+    /// `+default` values of list-map key fields.
+    let keyDefaults: [String: JSON]
+}
+
+/// The SSA view of one `APISchema`, built once per schema: every type's node, fields and
+/// Go facts, so the walkers never look the schema up by name.
+final class SSACompiledSchema: Sendable {
+    let nodes: [SSANodeInfo]
+    let structs: [SSAStructInfo]
+    let structNodes: [String: SSANode]
+
+    init(_ schema: APISchema) {
+        var builder = Builder(schema: schema)
+        builder.build()
+        nodes = builder.nodes
+        structs = builder.structs
+        structNodes = builder.structNodes
+    }
+
+    /// Tables of schemas other than the built-in one, most recent last. A schema's `types`
+    /// storage is shared by its copies and immutable while two of them exist, so an
+    /// identical storage reference means the same schema; each entry keeps its schema
+    /// alive, so no other schema can come to have that reference.
+    private static let others = Mutex<[(APISchema, SSACompiledSchema)]>([])
+    private static let builtIn = SSACompiledSchema(.builtIn)
+
+    static func tables(for schema: APISchema) -> SSACompiledSchema {
+        if sameStorage(schema.types, APISchema.builtIn.types) { return builtIn }
+        if let hit = others.withLock({ list in list.last { sameStorage($0.0.types, schema.types) }?.1 }) { return hit }
+        let compiled = SSACompiledSchema(schema)
+        others.withLock { list in
+            list.append((schema, compiled))
+            if list.count > 8 { list.removeFirst() }
+        }
+        return compiled
+    }
+
+    private static func sameStorage(_ a: [String: APISchema.TypeDef], _ b: [String: APISchema.TypeDef]) -> Bool {
+        withUnsafeBytes(of: a) { x in withUnsafeBytes(of: b) { y in x.elementsEqual(y) } }
+    }
+
+    private struct Builder {
+        let schema: APISchema
+        var nodes: [SSANodeInfo] = []
+        var structs: [SSAStructInfo] = []
+        var structNodes: [String: SSANode] = [:]
+        var interned: [InternKey: SSANode] = [:]
+
+        enum InternKey: Hashable {
+            case map(Int, Bool)
+            case list(Int, SSAListKind)
+        }
+
+        init(schema: APISchema) {
+            self.schema = schema
+        }
+
+        mutating func build() {
+            let deducedMap = SSAMapShape(fields: .none, element: .deduced, atomic: false)
+            let atomicMap = SSAMapShape(fields: .none, element: .untypedAtomic, atomic: true)
+            let atomicList = SSAAtom.list(element: .untypedAtomic, kind: .atomic)
+            nodes = [
+                SSANodeInfo(kind: .deduced, atoms: [.map(deducedMap), .scalar(.untyped), atomicList],
+                            scalarAtom: 1, listAtom: 2, mapAtom: 0, normalizesToItself: true),
+                SSANodeInfo(kind: .untypedAtomic, atoms: [.map(atomicMap), .scalar(.untyped), atomicList],
+                            scalarAtom: 1, listAtom: 2, mapAtom: 0, normalizesToItself: true),
+                SSANodeInfo(kind: .customResource, atoms: [.map(SSAMapShape(fields: .customResource, element: .deduced, atomic: false))],
+                            scalarAtom: nil, listAtom: nil, mapAtom: 0, normalizesToItself: true),
+            ]
+            for scalar in [SSAScalar.string, .numeric, .boolean, .untyped] {
+                nodes.append(SSANodeInfo(kind: .scalar(scalar), atoms: [.scalar(scalar)], scalarAtom: 0, listAtom: nil, mapAtom: nil,
+                                         normalizesToItself: true))
+            }
+            let names = schema.types.keys.sorted()
+            for (i, name) in names.enumerated() {
+                structNodes[name] = SSANode(id: SSANode.firstStruct + i)
+                let atomic = schema[type: name]?.isAtomic ?? false
+                nodes.append(SSANodeInfo(kind: .structure(i), atoms: [.map(SSAMapShape(fields: .structType(i), element: nil, atomic: atomic))],
+                                         scalarAtom: nil, listAtom: nil, mapAtom: 0, normalizesToItself: false))
+            }
+            for name in names {
+                guard let type = schema[type: name] else { continue }
+                structs.append(compile(type))
+            }
+        }
+
+        mutating func compile(_ type: APISchema.TypeDef) -> SSAStructInfo {
+            var fields: [SSAFieldInfo] = []
+            var index: [String: Int] = [:]
+            var zeroFields: [Int] = []
+            for field in type.fields {
+                let node = node(for: field, in: type.name)
+                let zero = goZero(field, owner: type)
+                if case .absent = zero {} else { zeroFields.append(fields.count) }
+                index[field.name] = fields.count
+                let norm: SSANorm = switch field.type {
+                case .quantity: .quantity
+                case .map(.quantity): .quantityMap
+                case .array(.quantity): .quantityList
+                default: .go
+                }
+                fields.append(SSAFieldInfo(name: field.name, node: node, type: field.type, omitsEmpty: field.omitsEmpty,
+                                           isPointer: field.isPointer, norm: norm, zero: zero))
+            }
+            return SSAStructInfo(name: type.name, isAtomic: type.isAtomic, fields: fields, index: index, zeroFields: zeroFields,
+                                 keyDefaults: SSATables.keyDefaults[type.name] ?? [:])
+        }
+
+        mutating func node(for field: APISchema.Field, in owner: String) -> SSANode {
+            switch field.type {
+            case .array(let element): return list(node(of: element), listKind(field))
+            case .map(let element):
+                return map(node(of: element), atomic: SSATables.atomicMapFields.contains(owner + "." + field.name))
+            default: return node(of: field.type)
+            }
+        }
+
+        mutating func node(of type: APISchema.FieldType) -> SSANode {
+            switch type {
+            case .string, .bytes, .duration: return .string
+            case .int32, .int64, .double: return .numeric
+            case .bool: return .boolean
+            case .quantity, .intOrString, .time, .microTime: return .untypedScalar
+            case .any: return .deduced
+            case .ref(let name): return structNodes[name] ?? .deduced
+            case .array(let element): return list(node(of: element), .atomic)
+            case .map(let element): return map(node(of: element), atomic: false)
+            }
+        }
+
+        mutating func list(_ element: SSANode, _ kind: SSAListKind) -> SSANode {
+            let key = InternKey.list(element.id, kind)
+            if let node = interned[key] { return node }
+            let node = SSANode(id: nodes.count)
+            nodes.append(SSANodeInfo(kind: .list(element, kind), atoms: [.list(element: element, kind: kind)], scalarAtom: nil,
+                                     listAtom: 0, mapAtom: nil, normalizesToItself: nodes[element.id].normalizesToItself))
+            interned[key] = node
+            return node
+        }
+
+        mutating func map(_ element: SSANode, atomic: Bool) -> SSANode {
+            let key = InternKey.map(element.id, atomic)
+            if let node = interned[key] { return node }
+            let node = SSANode(id: nodes.count)
+            nodes.append(SSANodeInfo(kind: .map(element, atomic: atomic), atoms: [.map(SSAMapShape(fields: .none, element: element, atomic: atomic))],
+                                     scalarAtom: nil, listAtom: nil, mapAtom: 0, normalizesToItself: nodes[element.id].normalizesToItself))
+            interned[key] = node
+            return node
+        }
+
+        /// schemaconv's rule: the list type if declared, else a merge strategy makes a map (by
+        /// its merge key) or a set, else the list is atomic.
+        func listKind(_ field: APISchema.Field) -> SSAListKind {
+            switch field.listType {
+            case "atomic": return .atomic
+            case "set": return .set
+            case "map": return .map(field.listMapKeys)
+            default:
+                guard field.patchStrategies.contains("merge") else { return .atomic }
+                return field.patchMergeKey.map { .map([$0]) } ?? .set
+            }
+        }
+
+        /// What Go writes for a field holding its zero value.
+        func goZero(_ field: APISchema.Field, owner: APISchema.TypeDef) -> SSAZero {
+            if isValueStruct(field, owner) { return .emptyStruct }
+            if SSATables.valueTimeFields.contains(owner.name + "." + field.name) { return .value(.null) }
+            guard !field.omitsEmpty else { return .absent }
+            if field.isPointer { return .value(.null) }
+            switch field.type {
+            case .string: return .value("")
+            case .duration: return .value("0s")
+            case .int32, .int64, .double, .intOrString: return .value(0)
+            case .bool: return .value(false)
+            case .quantity: return .value("0")
+            case .bytes, .time, .microTime, .any, .array, .map, .ref: return .value(.null)
+            }
+        }
+
+        /// A struct Go holds by value, which its encoder writes even when empty.
+        func isValueStruct(_ field: APISchema.Field, _ owner: APISchema.TypeDef) -> Bool {
+            guard case .ref(let name) = field.type, !field.isPointer, schema[type: name] != nil else { return false }
+            if !field.omitsEmpty { return true }
+            if field.name == "metadata", name == SSATypes.objectMeta { return true }
+            if owner.isObject, field.name == "spec" || field.name == "status" { return true }
+            return SSATables.valueStructFields.contains(owner.name + "." + field.name)
+        }
+    }
+}
+
 /// Answers the type questions the SSA walkers ask, over one `APISchema`.
 struct SSATypes: Sendable {
     let schema: APISchema
+    let tables: SSACompiledSchema
+
+    init(schema: APISchema) {
+        self.schema = schema
+        tables = SSACompiledSchema.tables(for: schema)
+    }
 
     /// The root node for a kind: its schema type, or a custom resource when there is none.
     func root(_ type: String?) -> SSANode {
-        if let type, schema[type: type] != nil { return .structure(type) }
+        if let type, let node = tables.structNodes[type] { return node }
         return .customResource
     }
 
-    /// The shapes a node can take, in the order upstream's handleAtom tries them.
-    func atoms(_ node: SSANode) -> [SSAAtom] {
-        switch node {
-        case .scalar(let kind): return [.scalar(kind)]
-        case .structure(let name):
-            guard let type = schema[type: name] else { return atoms(.deduced) }
-            return [.map(SSAMapShape(fields: .structType(name), element: nil, atomic: type.isAtomic))]
-        case .map(let element, let atomic):
-            return [.map(SSAMapShape(fields: .none, element: element, atomic: atomic))]
-        case .list(let element, let kind): return [.list(element: element, kind: kind)]
-        case .deduced:
-            return [.map(SSAMapShape(fields: .none, element: .deduced, atomic: false)),
-                    .scalar(.untyped), .list(element: .untypedAtomic, kind: .atomic)]
-        case .untypedAtomic:
-            return [.map(SSAMapShape(fields: .none, element: .untypedAtomic, atomic: true)),
-                    .scalar(.untyped), .list(element: .untypedAtomic, kind: .atomic)]
-        case .customResource:
-            return [.map(SSAMapShape(fields: .customResource, element: .deduced, atomic: false))]
+    @inline(__always)
+    func info(_ node: SSANode) -> SSANodeInfo { tables.nodes[node.id] }
+
+    /// The struct a node is, if it is one.
+    @inline(__always)
+    func structInfo(_ node: SSANode) -> SSAStructInfo? {
+        if case .structure(let s) = tables.nodes[node.id].kind { return tables.structs[s] }
+        return nil
+    }
+
+    /// The index in `info.atoms` of the shape a value takes; nil for null, absence or a
+    /// kind no shape matches (then upstream tries them all).
+    @inline(__always)
+    func atomIndex(_ info: SSANodeInfo, _ value: JSON?) -> Int? {
+        switch value {
+        case .bool?, .number?, .string?: info.scalarAtom
+        case .array?: info.listAtom
+        case .object?: info.mapAtom
+        case .null?, nil: nil
         }
     }
 
     /// The shape a value takes (upstream's deduceAtom): the one matching its JSON kind,
-    /// or all of them for null or a mismatch (validation reports the latter).
+    /// else the first.
     func atom(_ node: SSANode, for value: JSON?) -> SSAAtom? {
-        deduced(atoms(node), value).first
-    }
-
-    func deduced(_ atoms: [SSAAtom], _ value: JSON?) -> [SSAAtom] {
-        let match: SSAAtom?
-        switch value {
-        case .bool?, .number?, .string?: match = atoms.first { if case .scalar = $0 { true } else { false } }
-        case .array?: match = atoms.first { if case .list = $0 { true } else { false } }
-        case .object?: match = atoms.first { if case .map = $0 { true } else { false } }
-        case .null?, nil: match = nil
-        }
-        return match.map { [$0] } ?? atoms
+        let info = info(node)
+        return atomIndex(info, value).map { info.atoms[$0] } ?? info.atoms.first
     }
 
     /// The type of a map key: the named field's, else the map's element type.
     func fieldNode(_ shape: SSAMapShape, _ key: String) -> SSANode? {
         switch shape.fields {
-        case .structType(let name):
-            if let type = schema[type: name], let field = type.field(key) { return node(for: field, in: name) }
+        case .structType(let s):
+            let type = tables.structs[s]
+            if let i = type.index[key] { return type.fields[i].node }
         case .customResource:
             switch key {
-            case "apiVersion", "kind": return .scalar(.string)
-            case "metadata": return schema[type: Self.objectMeta] != nil ? .structure(Self.objectMeta) : .deduced
+            case "apiVersion", "kind": return .string
+            case "metadata": return tables.structNodes[Self.objectMeta] ?? .deduced
             default: break
             }
         case .none: break
@@ -115,51 +368,15 @@ struct SSATypes: Sendable {
     /// Whether a key is a declared field (structs own such keys through their leaves only).
     func isNamedField(_ shape: SSAMapShape, _ key: String) -> Bool {
         switch shape.fields {
-        case .structType(let name): return schema[type: name]?.field(key) != nil
-        case .customResource: return ["apiVersion", "kind", "metadata"].contains(key)
+        case .structType(let s): return tables.structs[s].index[key] != nil
+        case .customResource: return key == "apiVersion" || key == "kind" || key == "metadata"
         case .none: return false
-        }
-    }
-
-    func node(for field: APISchema.Field, in owner: String) -> SSANode {
-        switch field.type {
-        case .array(let element): return .list(node(of: element), listKind(field))
-        case .map(let element):
-            return .map(node(of: element), atomic: SSATables.atomicMapFields.contains(owner + "." + field.name))
-        default: return node(of: field.type)
-        }
-    }
-
-    func node(of type: APISchema.FieldType) -> SSANode {
-        switch type {
-        case .string, .bytes, .duration: return .scalar(.string)
-        case .int32, .int64, .double: return .scalar(.numeric)
-        case .bool: return .scalar(.boolean)
-        case .quantity, .intOrString, .time, .microTime: return .scalar(.untyped)
-        case .any: return .deduced
-        case .ref(let name): return schema[type: name] != nil ? .structure(name) : .deduced
-        case .array(let element): return .list(node(of: element), .atomic)
-        case .map(let element): return .map(node(of: element), atomic: false)
-        }
-    }
-
-    /// schemaconv's rule: the list type if declared, else a merge strategy makes a map (by
-    /// its merge key) or a set, else the list is atomic.
-    func listKind(_ field: APISchema.Field) -> SSAListKind {
-        switch field.listType {
-        case "atomic": return .atomic
-        case "set": return .set
-        case "map": return .map(field.listMapKeys)
-        default:
-            guard field.patchStrategies.contains("merge") else { return .atomic }
-            return field.patchMergeKey.map { .map([$0]) } ?? .set
         }
     }
 
     /// The OpenAPI default of a list-map key field, used when an item omits the key.
     func keyDefault(_ element: SSANode, _ key: String) -> JSON? {
-        guard case .structure(let name) = element else { return nil }
-        return SSATables.keyDefaults[name]?[key]
+        structInfo(element)?.keyDefaults[key]
     }
 
     static let objectMeta = "meta/v1.ObjectMeta"

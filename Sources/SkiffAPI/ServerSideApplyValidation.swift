@@ -17,8 +17,65 @@ struct SSAValidationError: Sendable, CustomStringConvertible {
 // MARK: - Validation
 
 extension SSATypes {
-    /// Checks a value against its type (upstream's AsTyped): an applied configuration may
-    /// not repeat a list item, a stored object may.
+    /// Whether a value fits its type (upstream's AsTyped succeeds): an applied configuration
+    /// may not repeat a list item, a stored object may. Stops at the first problem and
+    /// builds no messages; `validate` says what is wrong.
+    func isValid(_ value: SSAView, _ node: SSANode, allowDuplicates: Bool) -> Bool {
+        let info = info(node)
+        switch info.atoms[atomIndex(info, value.raw) ?? 0] {
+        case .scalar(let kind):
+            return Self.fits(kind, value.raw)
+        case .list(let element, let kind):
+            if value.raw.isNull { return true }
+            guard let (items, norm) = arrayView(value, node) else { return false }
+            if kind == .atomic {
+                for item in items where !isValid(SSAView(raw: item, norm: norm), element, allowDuplicates: allowDuplicates) { return false }
+                return true
+            }
+            var seen = SSAElementSet(capacity: allowDuplicates ? 0 : items.count)
+            for item in items {
+                let view = SSAView(raw: item, norm: norm)
+                guard let pe = try? pathElement(view, element, kind) else { return false }
+                if !allowDuplicates, !seen.insert(pe) { return false }
+                if !isValid(view, element, allowDuplicates: allowDuplicates) { return false }
+            }
+            return true
+        case .map(let shape):
+            if value.raw.isNull { return true }
+            switch objectView(value, node) {
+            case nil:
+                return false
+            case .fields(let members, let type)?:
+                // Go drops undeclared fields and writes zero values, which always fit.
+                for (key, child) in members where !child.isNull {
+                    guard let i = type.index[key] else { continue }
+                    let field = type.fields[i]
+                    if isOmittedZero(child, field) { continue }
+                    if !isValid(SSAView(raw: child, norm: field.norm), field.node, allowDuplicates: allowDuplicates) { return false }
+                }
+                return true
+            case .members(let members, let norm)?:
+                for (key, child) in members {
+                    guard let childNode = fieldNode(shape, key),
+                          isValid(SSAView(raw: child, norm: norm), childNode, allowDuplicates: allowDuplicates) else { return false }
+                }
+                return true
+            }
+        }
+    }
+
+    /// A Quantity canonicalizes only scalars (and null, to "0"), and any scalar fits an
+    /// untyped one, so a view's raw value fits exactly when its Go form does.
+    private static func fits(_ kind: SSAScalar, _ value: JSON) -> Bool {
+        switch (kind, value) {
+        case (_, .null), (.numeric, .number), (.string, .string), (.boolean, .bool): return true
+        case (.untyped, .number), (.untyped, .string), (.untyped, .bool): return true
+        default: return false
+        }
+    }
+
+    /// Checks a value against its type (upstream's AsTyped) and says what does not fit, in
+    /// upstream's words; the value is taken as it is.
     func validate(_ value: JSON, _ node: SSANode, allowDuplicates: Bool) -> [SSAValidationError] {
         var errors: [SSAValidationError] = []
         validate(value, node, "", allowDuplicates, &errors)
@@ -92,6 +149,24 @@ extension SSATypes {
     }
 }
 
+/// Path elements seen among a list's items: a scan while few, hashed beyond.
+struct SSAElementSet {
+    private var small: [FieldPathElement] = []
+    private var large: Set<FieldPathElement>?
+
+    init(capacity: Int) {
+        if capacity > 16 { large = Set(minimumCapacity: capacity) } else { small.reserveCapacity(capacity) }
+    }
+
+    /// Adds an element; false when it was already there.
+    mutating func insert(_ pe: FieldPathElement) -> Bool {
+        if large != nil { return large?.insert(pe).inserted ?? false }
+        if small.contains(pe) { return false }
+        small.append(pe)
+        return true
+    }
+}
+
 /// How Go's fmt prints the unstructured values in upstream's validation messages.
 enum SSAGoFormat {
     /// `%T`.
@@ -137,17 +212,130 @@ enum SSAGoFormat {
 
 // MARK: - Go round trip
 
+/// One side of a walk: a value and how it reaches the form upstream compares, what Go
+/// writes after decoding it into the typed struct (`goNormalized`). Walkers apply that
+/// node by node as they descend, so they never copy an object and can stop at subtrees
+/// equal on both sides.
+struct SSAView {
+    var raw: JSON
+    var norm: SSANorm
+}
+
+/// The members of a view's object: a struct's as Go writes them (undeclared fields
+/// dropped, zero values in), or a map's, each member normalized by `norm`.
+enum SSAObjectView {
+    case fields(JSONObject, SSAStructInfo)
+    case members(JSONObject, SSANorm)
+}
+
 extension SSATypes {
+    /// The object members of a view's value at `node`; nil when it is not an object.
+    func objectView(_ value: SSAView, _ node: SSANode) -> SSAObjectView? {
+        guard case .object(let members) = value.raw else { return nil }
+        switch value.norm {
+        case .go:
+            let info = info(node)
+            switch info.kind {
+            case .structure(let s): return .fields(members, tables.structs[s])
+            case .map: return .members(members, info.normalizesToItself ? .none : .go)
+            default: return .members(members, .none)
+            }
+        case .quantityMap: return .members(members, .quantity)
+        case .none, .quantity, .quantityList: return .members(members, .none)
+        }
+    }
+
+    /// The items of a view's value at `node` and how each is normalized; nil when it is
+    /// not a list.
+    func arrayView(_ value: SSAView, _ node: SSANode) -> ([JSON], SSANorm)? {
+        guard case .array(let items) = value.raw else { return nil }
+        switch value.norm {
+        case .go:
+            let info = info(node)
+            if case .list = info.kind, !info.normalizesToItself { return (items, .go) }
+            return (items, .none)
+        case .quantityList: return (items, .quantity)
+        case .none, .quantity, .quantityMap: return (items, .none)
+        }
+    }
+
+    /// Whether the object Go writes has no members.
+    func isEmpty(_ object: SSAObjectView?) -> Bool {
+        switch object {
+        case nil: return true
+        case .members(let members, _)?: return members.isEmpty
+        case .fields(let members, let type)?:
+            guard type.zeroFields.isEmpty else { return false }
+            for (key, child) in members where !child.isNull {
+                if let i = type.index[key], !isOmittedZero(child, type.fields[i]) { return false }
+            }
+            return true
+        }
+    }
+
+    /// One member of a view's object, as Go writes it; nil when it has none.
+    func member(_ object: SSAObjectView?, _ key: String) -> SSAView? {
+        switch object {
+        case nil: return nil
+        case .members(let members, let norm)?: return members[key].map { SSAView(raw: $0, norm: norm) }
+        case .fields(let members, let type)?:
+            guard let i = type.index[key] else { return nil }
+            return structMember(members[key], type.fields[i])
+        }
+    }
+
+    /// Calls `body` with each member of a view's object as Go writes it; a struct's are
+    /// its declared fields the object sets, then those Go writes although absent.
+    func forEachMember(_ object: SSAObjectView?, _ body: (String, SSAView) -> Void) {
+        switch object {
+        case nil: return
+        case .members(let members, let norm)?:
+            for (key, child) in members { body(key, SSAView(raw: child, norm: norm)) }
+        case .fields(let members, let type)?:
+            for (key, child) in members {
+                guard let i = type.index[key], let view = structMember(child, type.fields[i]) else { continue }
+                body(key, view)
+            }
+            for i in type.zeroFields {
+                let field = type.fields[i]
+                if members[field.name] == nil, let view = structMember(nil, field) { body(field.name, view) }
+            }
+        }
+    }
+
+    /// A struct field as Go writes it: nil when it leaves it out. Absent and null both
+    /// decode to the zero value.
+    func structMember(_ value: JSON?, _ field: SSAFieldInfo) -> SSAView? {
+        if let value, !value.isNull {
+            return isOmittedZero(value, field) ? nil : SSAView(raw: value, norm: field.norm)
+        }
+        switch field.zero {
+        case .absent: return nil
+        case .value(let zero): return SSAView(raw: zero, norm: .none)
+        case .emptyStruct: return SSAView(raw: .object(JSONObject()), norm: .go)
+        }
+    }
+
+    /// The value a view stands for, built.
+    func materialize(_ value: SSAView, _ node: SSANode) -> JSON {
+        switch value.norm {
+        case .none: return value.raw
+        case .go: return goNormalized(value.raw, node)
+        case .quantity, .quantityMap, .quantityList: return goQuantities(value.raw, value.norm)
+        }
+    }
+
     /// The object as upstream's field manager sees a stored or decoded one: what Go writes
     /// after decoding it into the typed struct. Zero values of omitempty fields vanish,
     /// value structs and non-omitempty fields appear, unknown fields are dropped. Both
     /// sides of a comparison get this view, so a client resending `paused: false` or
     /// `creationTimestamp: null` owns nothing it did not change. Schemaless values pass.
     func goNormalized(_ value: JSON, _ node: SSANode) -> JSON {
-        switch (node, value) {
-        case (.structure(let name), .object(let members)):
-            guard let type = schema[type: name] else { return value }
-            return .object(goStruct(members, type))
+        let info = info(node)
+        if info.normalizesToItself { return value }
+        switch (info.kind, value) {
+        case (.structure(let s), .object(let members)):
+            return .object(goStruct(members, tables.structs[s]))
         case (.list(let element, _), .array(let items)):
             return .array(items.map { goNormalized($0, element) })
         case (.map(let element, _), .object(let members)):
@@ -157,76 +345,58 @@ extension SSATypes {
         }
     }
 
-    private func goStruct(_ members: JSONObject, _ type: APISchema.TypeDef) -> JSONObject {
-        var out = JSONObject()
-        for field in type.fields {
-            let fieldNode = node(for: field, in: type.name)
-            let value: JSON?
-            if let present = members[field.name], !present.isNull {
-                // Not a ternary: a bare nil there would be the JSON null literal.
-                if isOmittedZero(present, field) {
-                    value = .none
-                } else {
-                    value = goQuantities(goNormalized(present, fieldNode), field.type)
-                }
-            } else {
-                // Absent and null both decode to the zero value.
-                value = goZero(field, fieldNode, owner: type)
-            }
-            if let value { out[field.name] = value }
+    /// A struct's members in its field order, as Go writes them.
+    private func goStruct(_ members: JSONObject, _ type: SSAStructInfo) -> JSONObject {
+        var picked: [(Int, JSON)] = []
+        picked.reserveCapacity(members.count + type.zeroFields.count)
+        for (key, child) in members {
+            guard let i = type.index[key], let view = structMember(child, type.fields[i]) else { continue }
+            picked.append((i, materialize(view, type.fields[i].node)))
         }
-        return out
-    }
-
-    /// What Go writes for a field holding its zero value; nil when it leaves it out.
-    private func goZero(_ field: APISchema.Field, _ fieldNode: SSANode, owner: APISchema.TypeDef) -> JSON? {
-        if isValueStruct(field, owner) { return goNormalized(.object(JSONObject()), fieldNode) }
-        if SSATables.valueTimeFields.contains(owner.name + "." + field.name) { return .null }
-        guard !field.omitsEmpty else { return nil }
-        if field.isPointer { return .null }
-        switch field.type {
-        case .string: return ""
-        case .duration: return "0s"
-        case .int32, .int64, .double, .intOrString: return 0
-        case .bool: return false
-        case .quantity: return "0"
-        case .bytes, .time, .microTime, .any, .array, .map, .ref: return .null
+        for i in type.zeroFields {
+            let field = type.fields[i]
+            if members[field.name] == nil, let view = structMember(nil, field) { picked.append((i, materialize(view, field.node))) }
         }
+        picked.sort { $0.0 < $1.0 }
+        return JSONObject(picked.map { (type.fields[$0.0].name, $0.1) })
     }
 
     /// Quantities in the canonical form Go writes ("2048Mi" is "2Gi").
-    private func goQuantities(_ value: JSON, _ type: APISchema.FieldType) -> JSON {
-        switch (type, value) {
+    private func goQuantities(_ value: JSON, _ norm: SSANorm) -> JSON {
+        switch (norm, value) {
         case (.quantity, _):
             return (try? Quantity(json: value)).map { .string($0.description) } ?? value
-        case (.map(.quantity), .object(let members)):
+        case (.quantityMap, .object(let members)):
             return .object(JSONObject(members.map { ($0.0, goQuantities($0.1, .quantity)) }))
-        case (.array(.quantity), .array(let items)):
+        case (.quantityList, .array(let items)):
             return .array(items.map { goQuantities($0, .quantity) })
         default:
             return value
         }
     }
 
-    /// A struct Go holds by value, which its encoder writes even when empty.
-    private func isValueStruct(_ field: APISchema.Field, _ owner: APISchema.TypeDef) -> Bool {
-        guard case .ref(let name) = field.type, !field.isPointer, schema[type: name] != nil else { return false }
-        if !field.omitsEmpty { return true }
-        if field.name == "metadata", name == Self.objectMeta { return true }
-        if owner.isObject, field.name == "spec" || field.name == "status" { return true }
-        return SSATables.valueStructFields.contains(owner.name + "." + field.name)
-    }
-
     /// A non-pointer omitempty field holding a zero value, which Go's encoder drops.
-    private func isOmittedZero(_ value: JSON, _ field: APISchema.Field) -> Bool {
+    func isOmittedZero(_ value: JSON, _ field: SSAFieldInfo) -> Bool {
         guard field.omitsEmpty, !field.isPointer else { return false }
         switch (field.type, value) {
         case (.string, .string(let s)), (.bytes, .string(let s)): return s.isEmpty
-        case (.int32, .number(let n)), (.int64, .number(let n)), (.double, .number(let n)): return n.double == 0
+        case (.int32, .number(let n)), (.int64, .number(let n)), (.double, .number(let n)): return Self.isZero(n)
         case (.bool, .bool(let b)): return !b
         case (.array, .array(let items)): return items.isEmpty
         case (.map, .object(let members)): return members.isEmpty
         default: return false
         }
+    }
+
+    /// Whether a number's value is zero; plain integers are read without parsing a Double.
+    private static func isZero(_ n: JSONNumber) -> Bool {
+        var digits = 0, zeros = 0
+        for (i, byte) in n.text.utf8.enumerated() {
+            if i == 0, byte == UInt8(ascii: "-") { continue }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return n.double == 0 }
+            digits += 1
+            if byte == UInt8(ascii: "0") { zeros += 1 }
+        }
+        return digits > 0 ? zeros == digits : n.double == 0
     }
 }

@@ -151,6 +151,13 @@ enum Columns {
         return s.description
     }
 
+    /// At most three items, then "+ N more...", as kubectl's endpoint columns print.
+    static func abbreviated(_ items: [String], empty: String) -> JSON {
+        if items.isEmpty { return .string(empty) }
+        if items.count <= 3 { return .string(items.joined(separator: ",")) }
+        return .string(items.prefix(3).joined(separator: ",") + " + \(items.count - 3) more...")
+    }
+
     static func mapString(_ json: JSON?) -> String {
         let m = stringMap(json)
         if m.isEmpty { return "<none>" }

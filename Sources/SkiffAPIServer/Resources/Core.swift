@@ -248,8 +248,7 @@ enum Core {
                         eps += ports.isEmpty ? [ip] : ports.map { "\(ip):\($0)" }
                     }
                 }
-                if eps.isEmpty { return "<none>" }
-                return .string(eps.count > 3 ? eps.prefix(3).joined(separator: ",") + " + \(eps.count - 3) more..." : eps.joined(separator: ","))
+                return Columns.abbreviated(eps, empty: "<none>")
             },
             Columns.age,
         ]

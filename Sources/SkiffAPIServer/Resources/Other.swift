@@ -54,8 +54,7 @@ enum Other {
             },
             TableColumn("Endpoints") { o, _ in
                 let addrs = (o["endpoints"]?.arrayValue ?? []).flatMap { ($0["addresses"]?.arrayValue ?? []).compactMap(\.stringValue) }
-                if addrs.isEmpty { return "<unset>" }
-                return .string(addrs.count > 3 ? addrs.prefix(3).joined(separator: ",") + " + \(addrs.count - 3) more..." : addrs.joined(separator: ","))
+                return Columns.abbreviated(addrs, empty: "<unset>")
             },
             Columns.age,
         ]
