@@ -42,22 +42,9 @@ struct ManagerID: Hashable, Sendable {
 
 /// One manager's fields and the API version they were recorded at.
 struct ManagedSet: Sendable {
-    var set: FieldSet {
-        didSet { fieldsV1 = nil }
-    }
-
+    var set: FieldSet
     var apiVersion: String
     var applied: Bool
-    /// `set.fieldsV1`, when known without encoding it: the stored entry's own, if it was
-    /// written exactly so. Changing the set forgets it.
-    var fieldsV1: JSON?
-
-    init(set: FieldSet, apiVersion: String, applied: Bool, fieldsV1: JSON? = nil) {
-        self.set = set
-        self.apiVersion = apiVersion
-        self.applied = applied
-        self.fieldsV1 = fieldsV1
-    }
 }
 
 /// The decoded `metadata.managedFields`: field sets and times by manager.
@@ -93,10 +80,9 @@ struct ManagedFieldsState: Sendable {
         }
         let id = ManagerID(manager: try string(e, "manager"), operation: operation, apiVersion: apiVersion,
                            subresource: try string(e, "subresource"))
-        let json = e["fieldsV1"] ?? .null
-        let (set, canonical) = try FieldSet.decode(fieldsV1: json)
+        let set = try FieldSet(fieldsV1: e["fieldsV1"] ?? .null)
         let time = e["time"]?.stringValue.map { Timestamp(rfc3339: $0)?.rfc3339 ?? $0 }
-        return (id, ManagedSet(set: set, apiVersion: apiVersion, applied: operation == .apply, fieldsV1: canonical ? json : nil), time)
+        return (id, ManagedSet(set: set, apiVersion: apiVersion, applied: operation == .apply), time)
     }
 
     private static func string(_ e: JSONObject, _ key: String) throws(FieldsV1Error) -> String {
@@ -139,13 +125,18 @@ struct ManagedFieldsState: Sendable {
     }
 
     private func entry(_ id: ManagerID, _ managed: ManagedSet) -> JSON {
-        var e = JSONObject()
+        Self.entry(id, apiVersion: managed.apiVersion, applied: managed.applied, time: times[id], fieldsV1: managed.set.fieldsV1)
+    }
+
+    /// One `managedFields` entry, its keys in the order upstream writes them.
+    static func entry(_ id: ManagerID, apiVersion: String, applied: Bool, time: String?, fieldsV1: JSON) -> JSON {
+        var e = SSAValue.emptyObject(capacity: 7)
         if !id.manager.isEmpty { e["manager"] = .string(id.manager) }
-        e["operation"] = .string(managed.applied ? ManagedOperation.apply.rawValue : id.operation.rawValue)
-        e["apiVersion"] = .string(managed.apiVersion)
-        if let time = times[id] { e["time"] = .string(time) }
+        e["operation"] = .string(applied ? ManagedOperation.apply.rawValue : id.operation.rawValue)
+        e["apiVersion"] = .string(apiVersion)
+        if let time { e["time"] = .string(time) }
         e["fieldsType"] = "FieldsV1"
-        e["fieldsV1"] = managed.fieldsV1 ?? managed.set.fieldsV1
+        e["fieldsV1"] = fieldsV1
         if !id.subresource.isEmpty { e["subresource"] = .string(id.subresource) }
         return .object(e)
     }

@@ -85,9 +85,20 @@ extension FieldPathElement: CustomStringConvertible {
         switch self {
         case .field(let name): return "f:" + name
         case .key(let fields):
-            let members = fields.map { SSAValue.goJSON(.string($0.name)) + ":" + SSAValue.goJSON($0.value) }
-            return "k:{" + members.joined(separator: ",") + "}"
-        case .value(let v): return "v:" + SSAValue.goJSON(v)
+            var out = "k:{"
+            out.reserveCapacity(16 * fields.count + 4)
+            for (i, field) in fields.enumerated() {
+                if i > 0 { out += "," }
+                SSAValue.appendGoJSONString(field.name, to: &out)
+                out += ":"
+                SSAValue.appendGoJSON(field.value, to: &out)
+            }
+            out += "}"
+            return out
+        case .value(let v):
+            var out = "v:"
+            SSAValue.appendGoJSON(v, to: &out)
+            return out
         case .index(let i): return "i:\(i)"
         }
     }
@@ -151,7 +162,12 @@ enum SSAValue {
     }
 
     static func canonicalNumber(_ n: JSONNumber) -> JSONNumber {
-        if let i = Int64(n.text) { return JSONNumber(i) }
+        if let i = Int64(n.text) {
+            // Digits without a sign or leading zero are already how Int64 prints.
+            if let first = n.text.utf8.first, first != UInt8(ascii: "0") || n.text.utf8.count == 1, first != UInt8(ascii: "-"),
+               first != UInt8(ascii: "+") { return n }
+            return JSONNumber(i)
+        }
         guard let d = Double(n.text) else { return n }
         if d.rounded() == d, abs(d) < 9e15 { return JSONNumber(Int64(d)) }
         return JSONNumber(literal: "\(d)")
@@ -316,7 +332,35 @@ enum SSAValue {
         }
     }
 
+    /// `goJSON` appended to `out`: scalars without building intermediate strings.
+    static func appendGoJSON(_ value: JSON, to out: inout String) {
+        switch value {
+        case .string(let s): appendGoJSONString(s, to: &out)
+        case .number(let n): out += canonicalNumber(n).text
+        case .bool(let b): out += b ? "true" : "false"
+        case .null: out += "null"
+        case .array, .object: out += goJSON(value)
+        }
+    }
+
+    static func appendGoJSONString(_ s: String, to out: inout String) {
+        if needsNoEscaping(s) {
+            out += "\""
+            out += s
+            out += "\""
+        } else {
+            out += goJSONString(s)
+        }
+    }
+
+    /// Most text needs no escaping at all.
+    private static func needsNoEscaping(_ s: String) -> Bool {
+        s.utf8.allSatisfy { $0 >= 0x20 && $0 < 0x80 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\")
+            && $0 != UInt8(ascii: "<") && $0 != UInt8(ascii: ">") && $0 != UInt8(ascii: "&") }
+    }
+
     static func goJSONString(_ s: String) -> String {
+        if needsNoEscaping(s) { return "\"" + s + "\"" }
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {
@@ -369,5 +413,34 @@ enum SSAValue {
             }
         }
         return out + "\""
+    }
+}
+
+// MARK: - Building objects
+
+extension SSAValue {
+    /// Empty objects with room for 2^k members. `JSONObject` cannot reserve capacity, and
+    /// built member by member its two arrays reallocate at every doubling; appending to a
+    /// copy of one of these copies it once into storage of the same capacity instead.
+    private static let presized: [JSONObject] = (1...7).map { k in
+        var object = JSONObject()
+        let names = (0..<(1 << k)).map { "\($0)" }
+        for name in names { object[name] = .null }
+        for name in names.reversed() { object.removeValue(forKey: name) }
+        return object
+    }
+
+    /// An object of `pairs`, whose keys must be distinct, allocated once.
+    static func object(_ pairs: [(String, JSON)]) -> JSONObject {
+        var object = emptyObject(capacity: pairs.count)
+        for (key, value) in pairs { object[key] = value }
+        return object
+    }
+
+    /// An empty object that takes `capacity` members without growing.
+    static func emptyObject(capacity: Int) -> JSONObject {
+        guard capacity > 1 else { return JSONObject() }
+        let k = Int.bitWidth - (capacity - 1).leadingZeroBitCount
+        return k <= presized.count ? presized[k - 1] : JSONObject()
     }
 }

@@ -13,9 +13,24 @@ struct FieldSet: Equatable, Sendable {
         var children: FieldSet
     }
 
-    private(set) var entries: [Entry] = []
+    /// A level as FieldsV1 held it, `"."` first when `hasSelf`.
+    private struct Written: Sendable {
+        var object: JSONObject
+        var hasSelf: Bool
+    }
+
+    private(set) var entries: [Entry] = [] {
+        didSet { written = nil }
+    }
+
+    /// This level's FieldsV1 when it was read from FieldsV1 that was exactly what `fieldsV1`
+    /// writes. Set operations keep the subtrees they do not touch, so writing a changed set
+    /// encodes only the levels on changed paths.
+    private var written: Written?
 
     init() {}
+
+    static func == (a: FieldSet, b: FieldSet) -> Bool { a.entries == b.entries }
 
     init(_ paths: [FieldPath]) {
         for p in paths { insert(p) }
@@ -42,8 +57,9 @@ struct FieldSet: Equatable, Sendable {
         entries = list
     }
 
-    private init(sorted: [Entry]) {
+    private init(sorted: [Entry], written: Written? = nil) {
         entries = sorted
+        self.written = written
     }
 
     private static func isStrictlySorted(_ list: [Entry]) -> Bool {
@@ -255,14 +271,16 @@ extension FieldSet {
     var fieldsV1: JSON { .object(contents(includeSelf: false)) }
 
     private func contents(includeSelf: Bool) -> JSONObject {
+        let hasSelf = includeSelf && !isEmpty
+        if let written, written.hasSelf == hasSelf { return written.object }
         var pairs: [(String, JSON)] = []
         pairs.reserveCapacity(entries.count + 1)
-        if includeSelf && !isEmpty { pairs.append((".", .object(JSONObject()))) }
+        if hasSelf { pairs.append((".", .object(JSONObject()))) }
         for e in entries {
             let value = e.children.isEmpty ? JSONObject() : e.children.contents(includeSelf: e.isMember)
             pairs.append((e.element.serialized, .object(value)))
         }
-        return JSONObject(pairs)
+        return SSAValue.object(pairs)
     }
 
     /// Reads FieldsV1 as upstream's readIterV1: an empty object is a member, `"."` marks
@@ -277,48 +295,50 @@ extension FieldSet {
         switch json {
         case .null: return (FieldSet(), false)
         case .object(let members):
-            var canonical = true
-            let read = try read(members, top: true, canonical: &canonical)
-            return (read.children ?? FieldSet(), canonical)
+            let read = try read(members, top: true)
+            return (read.children ?? FieldSet(), read.canonical)
         default: throw FieldsV1Error(message: "fieldsV1 must be an object, not \(json.typeName)")
         }
     }
 
-    private static func read(_ object: JSONObject, top: Bool, canonical: inout Bool) throws(FieldsV1Error) -> (children: FieldSet?, isMember: Bool) {
+    /// One level: its entries, whether it marks its element itself (`"."`, or nothing at
+    /// all inside), and whether it and all below are exactly as `fieldsV1` writes them.
+    private static func read(_ object: JSONObject, top: Bool) throws(FieldsV1Error) -> (children: FieldSet?, isMember: Bool, canonical: Bool) {
         var list: [Entry] = []
         list.reserveCapacity(object.count)
         var isMember = false
+        var canonical = true
         for (position, (key, value)) in object.enumerated() {
             if key == "." {
                 isMember = true
                 // Written only first, as an empty object, inside an element with children.
-                if top || position != 0 || value != .object(JSONObject()) { canonical = false }
+                if top || position != 0 || value.objectValue?.isEmpty != true { canonical = false }
                 continue
             }
             guard let pe = try FieldPathElement.parse(key) else {
                 canonical = false
                 continue
             }
-            let (grandchildren, childIsMember) = try read(childObject(value, key, canonical: &canonical), top: false, canonical: &canonical)
-            if childIsMember || grandchildren != nil {
-                if let last = list.last, last.element.compare(pe) >= 0 { canonical = false }
-                if canonical, !pe.isField, pe.serialized != key { canonical = false }
-                list.append(Entry(element: pe, isMember: childIsMember, children: grandchildren ?? FieldSet()))
+            let child: JSONObject
+            switch value {
+            case .object(let members): child = members
+            case .null:
+                canonical = false
+                child = JSONObject()
+            default: throw FieldsV1Error(message: "value of \(key) must be an object")
             }
+            let (grandchildren, childIsMember, childCanonical) = try read(child, top: false)
+            if !childCanonical { canonical = false }
+            if canonical, let last = list.last, last.element.compare(pe) >= 0 { canonical = false }
+            if canonical, !pe.isField, pe.serialized != key { canonical = false }
+            list.append(Entry(element: pe, isMember: childIsMember, children: grandchildren ?? FieldSet()))
         }
         let found = !list.isEmpty
         // `{".":{}}` alone reads as a member but is written `{}`.
         if isMember, !found { canonical = false }
-        return (found ? FieldSet(collecting: list) : nil, isMember || !found)
-    }
-
-    private static func childObject(_ value: JSON, _ key: String, canonical: inout Bool) throws(FieldsV1Error) -> JSONObject {
-        switch value {
-        case .object(let members): return members
-        case .null:
-            canonical = false
-            return JSONObject()
-        default: throw FieldsV1Error(message: "value of \(key) must be an object")
-        }
+        guard found else { return (nil, true, canonical) }
+        // Canonical entries are sorted and distinct already.
+        let set = canonical ? FieldSet(sorted: list, written: Written(object: object, hasSelf: isMember)) : FieldSet(collecting: list)
+        return (set, isMember, canonical)
     }
 }

@@ -69,6 +69,7 @@ extension SSAEngine {
         let object = ServerSideApply.removingManagedFields(new)
         // An existing object nobody tracks (or whose tracking the client reset) stays so.
         if state.sets.isEmpty, old != nil { return object }
+        if old == nil, state.sets.isEmpty { return create(object, manager: manager) }
         // Both sides as Go would write them (a create compares with the zero object), but
         // normalized lazily by the walks rather than copied.
         let normOld = SSAView(raw: ServerSideApply.removingManagedFields(old ?? .object(JSONObject())), norm: .go)
@@ -80,6 +81,19 @@ extension SSAEngine {
         recordUpdate(old: normOld, new: normNew, id: id, state: &state)
         state.capUpdateManagers(ServerSideApply.maxUpdateManagers)
         return ServerSideApply.settingManagedFields(object, state.encoded())
+    }
+
+    /// A create that brought no entries of its own: no other manager can lose a field, so
+    /// the creator's entry is all there is to write, and it is written directly.
+    private func create(_ object: JSON, manager: String) -> JSON {
+        let zero = SSAView(raw: .object(JSONObject()), norm: .go), normNew = SSAView(raw: object, norm: .go)
+        // The walk checks the new object as it goes; the zero object is checked here.
+        guard types.isValid(zero, root, allowDuplicates: true),
+              let fields = types.changedFieldsV1(zero, normNew, root, reset: reset, stripped: Self.strippedFields),
+              !fields.isEmpty else { return object }
+        let id = ManagerID(manager: manager.isEmpty ? "unknown" : manager, operation: .update, apiVersion: apiVersion, subresource: subresource)
+        let entry = ManagedFieldsState.entry(id, apiVersion: apiVersion, applied: false, time: now, fieldsV1: .object(fields))
+        return ServerSideApply.settingManagedFields(object, .array([entry]))
     }
 
     /// Which entries an update starts from: the stored ones on a subresource; else the
@@ -232,9 +246,9 @@ extension SSAEngine {
             if kept.isEmpty {
                 managers[id] = nil
             } else {
-                // Reapplying the same fields keeps the entry's encoded form.
-                let cached = last.flatMap { $0.set == kept ? $0.fieldsV1 : nil }
-                managers[id] = ManagedSet(set: kept, apiVersion: own.apiVersion, applied: true, fieldsV1: cached)
+                // Reapplying the same fields keeps the stored set, and with it its FieldsV1.
+                let same = last.map { $0.set == kept } ?? false
+                managers[id] = ManagedSet(set: same ? last?.set ?? kept : kept, apiVersion: own.apiVersion, applied: true)
             }
         }
         var next = state
@@ -251,14 +265,15 @@ extension SSAEngine {
     func prunedItems(_ merged: JSON, managers: [ManagerID: ManagedSet], last: FieldSet?) -> FieldSet {
         guard let last, !last.isEmpty else { return FieldSet() }
         let lastNamed = named(last)
+        // Field sets are taken with named fields as members throughout (upstream names both
+        // sides before comparing), and a cut is compared with `merged` where it differs.
         let firstCut = types.removing(lastNamed, from: merged, root) ?? .null
-        let mergedSet = types.fieldSet(of: merged, root, namedFields: true)
         let owned = named(managers.values.reduce(FieldSet()) { $0.union($1.set) })
-        let ownedBack = mergedSet.subtracting(types.fieldSet(of: firstCut, root, namedFields: true).union(owned))
+        let ownedBack = types.vanished(merged, firstCut, root, minus: owned)
         // Adding nothing back cuts nothing more: what vanishes is what `merged` already lacks.
         guard !ownedBack.isEmpty else { return FieldSet() }
         let secondCut = types.removing(ownedBack, from: merged, root) ?? .null
-        return mergedSet.subtracting(types.fieldSet(of: secondCut, root, namedFields: true)).intersection(lastNamed)
+        return types.vanished(merged, secondCut, root).intersection(lastNamed)
     }
 
     private func named(_ set: FieldSet) -> FieldSet {

@@ -65,15 +65,25 @@ struct SSAMapShape: Equatable, Sendable {
 }
 
 /// A node with its shapes, in the order upstream's handleAtom tries them, and which shape
-/// a value of each JSON kind takes (upstream's deduceAtom); nil means none matches.
-struct SSANodeInfo: Sendable {
-    var kind: SSANodeKind
-    var atoms: [SSAAtom]
-    var scalarAtom: Int?
-    var listAtom: Int?
-    var mapAtom: Int?
+/// a value of each JSON kind takes (upstream's deduceAtom); nil means none matches. A class,
+/// so looking a node up costs one reference rather than copying its arrays and enums.
+final class SSANodeInfo: Sendable {
+    let kind: SSANodeKind
+    let atoms: [SSAAtom]
+    let scalarAtom: Int?
+    let listAtom: Int?
+    let mapAtom: Int?
     /// Whether `goNormalized` returns every value of this type unchanged.
-    var normalizesToItself: Bool
+    let normalizesToItself: Bool
+
+    init(kind: SSANodeKind, atoms: [SSAAtom], scalarAtom: Int?, listAtom: Int?, mapAtom: Int?, normalizesToItself: Bool) {
+        self.kind = kind
+        self.atoms = atoms
+        self.scalarAtom = scalarAtom
+        self.listAtom = listAtom
+        self.mapAtom = mapAtom
+        self.normalizesToItself = normalizesToItself
+    }
 }
 
 /// How a field's value reaches the form Go writes: through its type, and for Quantity
@@ -96,25 +106,81 @@ enum SSAZero: Sendable {
     case emptyStruct
 }
 
-struct SSAFieldInfo: Sendable {
-    let name: String
-    let node: SSANode
-    let type: APISchema.FieldType
-    let omitsEmpty: Bool
-    let isPointer: Bool
-    let norm: SSANorm
-    let zero: SSAZero
+/// Which zero value of a non-pointer omitempty field Go's encoder drops.
+enum SSAOmittedZero: Sendable {
+    case never, emptyString, zeroNumber, falseBool, emptyList, emptyMap
 }
 
-struct SSAStructInfo: Sendable {
+/// A struct's fields, a column per fact, so a walk reads what it needs without copying a
+/// field's strings and enums (and their reference counts) around.
+final class SSAStructInfo: Sendable {
     let name: String
     let isAtomic: Bool
-    let fields: [SSAFieldInfo]
-    let index: [String: Int]
+    let names: [String]
+    /// Each field's FieldsV1 key, `f:` and its name.
+    let keys: [String]
+    /// Each field's place among the struct's names in upstream's (byte) order, so entries
+    /// of one struct sort without comparing strings.
+    let ranks: [Int]
+    let nodes: [SSANode]
+    /// The scalar kind of fields whose type is a scalar: walks handle those inline.
+    let scalars: [SSAScalar?]
+    let norms: [SSANorm]
+    let zeros: [SSAZero]
+    let omits: [SSAOmittedZero]
     /// Fields Go writes even when absent (their zero is not `.absent`).
     let zeroFields: [Int]
     /// `+default` values of list-map key fields.
     let keyDefaults: [String: JSON]
+    private let slots: [Int32]
+
+    init(name: String, isAtomic: Bool, names: [String], nodes: [SSANode], scalars: [SSAScalar?], norms: [SSANorm], zeros: [SSAZero],
+         omits: [SSAOmittedZero], keyDefaults: [String: JSON]) {
+        self.name = name
+        self.isAtomic = isAtomic
+        self.names = names
+        keys = names.map { "f:" + $0 }
+        var ranks = [Int](repeating: 0, count: names.count)
+        for (rank, i) in names.indices.sorted(by: { SSAValue.compareStrings(names[$0], names[$1]) < 0 }).enumerated() { ranks[i] = rank }
+        self.ranks = ranks
+        self.nodes = nodes
+        self.scalars = scalars
+        self.norms = norms
+        self.zeros = zeros
+        self.omits = omits
+        self.keyDefaults = keyDefaults
+        zeroFields = zeros.indices.filter { if case .absent = zeros[$0] { false } else { true } }
+        var size = 4
+        while size < names.count * 4 { size *= 2 }
+        var slots = [Int32](repeating: 0, count: size)
+        for (i, name) in names.enumerated() {
+            var h = Self.hash(name) & (size - 1)
+            while slots[h] != 0 { h = (h + 1) & (size - 1) }
+            slots[h] = Int32(i + 1)
+        }
+        self.slots = slots
+    }
+
+    /// The field a JSON key names. An open-addressing table hashed on the key's length and
+    /// end bytes: cheaper than a Dictionary's SipHash over the whole name, per member.
+    @inline(__always)
+    func field(_ key: String) -> Int? {
+        let mask = slots.count - 1
+        var h = Self.hash(key) & mask
+        while true {
+            let slot = Int(slots[h])
+            if slot == 0 { return nil }
+            if names[slot - 1] == key { return slot - 1 }
+            h = (h + 1) & mask
+        }
+    }
+
+    @inline(__always)
+    private static func hash(_ key: String) -> Int {
+        var h = 0
+        for byte in key.utf8 { h = h &* 31 &+ Int(byte) }
+        return h ^ (h >> 7)
+    }
 }
 
 /// The SSA view of one `APISchema`, built once per schema: every type's node, fields and
@@ -200,25 +266,35 @@ final class SSACompiledSchema: Sendable {
         }
 
         mutating func compile(_ type: APISchema.TypeDef) -> SSAStructInfo {
-            var fields: [SSAFieldInfo] = []
-            var index: [String: Int] = [:]
-            var zeroFields: [Int] = []
+            var nodes: [SSANode] = [], norms: [SSANorm] = [], zeros: [SSAZero] = [], omits: [SSAOmittedZero] = []
             for field in type.fields {
-                let node = node(for: field, in: type.name)
-                let zero = goZero(field, owner: type)
-                if case .absent = zero {} else { zeroFields.append(fields.count) }
-                index[field.name] = fields.count
+                nodes.append(node(for: field, in: type.name))
+                zeros.append(goZero(field, owner: type))
                 let norm: SSANorm = switch field.type {
                 case .quantity: .quantity
                 case .map(.quantity): .quantityMap
                 case .array(.quantity): .quantityList
                 default: .go
                 }
-                fields.append(SSAFieldInfo(name: field.name, node: node, type: field.type, omitsEmpty: field.omitsEmpty,
-                                           isPointer: field.isPointer, norm: norm, zero: zero))
+                norms.append(norm)
+                omits.append(omittedZero(field))
             }
-            return SSAStructInfo(name: type.name, isAtomic: type.isAtomic, fields: fields, index: index, zeroFields: zeroFields,
-                                 keyDefaults: SSATables.keyDefaults[type.name] ?? [:])
+            let scalars = nodes.map { node -> SSAScalar? in if case .scalar(let kind) = self.nodes[node.id].kind { kind } else { nil } }
+            return SSAStructInfo(name: type.name, isAtomic: type.isAtomic, names: type.fields.map(\.name), nodes: nodes, scalars: scalars,
+                                 norms: norms, zeros: zeros, omits: omits, keyDefaults: SSATables.keyDefaults[type.name] ?? [:])
+        }
+
+        /// Which zero value Go's encoder drops for a non-pointer omitempty field.
+        func omittedZero(_ field: APISchema.Field) -> SSAOmittedZero {
+            guard field.omitsEmpty, !field.isPointer else { return .never }
+            switch field.type {
+            case .string, .bytes: return .emptyString
+            case .int32, .int64, .double: return .zeroNumber
+            case .bool: return .falseBool
+            case .array: return .emptyList
+            case .map: return .emptyMap
+            case .quantity, .intOrString, .time, .microTime, .duration, .any, .ref: return .never
+            }
         }
 
         mutating func node(for field: APISchema.Field, in owner: String) -> SSANode {
@@ -353,7 +429,7 @@ struct SSATypes: Sendable {
         switch shape.fields {
         case .structType(let s):
             let type = tables.structs[s]
-            if let i = type.index[key] { return type.fields[i].node }
+            if let i = type.field(key) { return type.nodes[i] }
         case .customResource:
             switch key {
             case "apiVersion", "kind": return .string
@@ -365,10 +441,28 @@ struct SSATypes: Sendable {
         return shape.element
     }
 
+    /// `fieldNode` and `isNamedField` in one lookup.
+    func member(_ shape: SSAMapShape, _ key: String) -> (node: SSANode?, isNamed: Bool) {
+        switch shape.fields {
+        case .structType(let s):
+            let type = tables.structs[s]
+            if let i = type.field(key) { return (type.nodes[i], true) }
+            return (shape.element, false)
+        case .customResource:
+            switch key {
+            case "apiVersion", "kind": return (.string, true)
+            case "metadata": return (tables.structNodes[Self.objectMeta] ?? .deduced, true)
+            default: return (shape.element, false)
+            }
+        case .none:
+            return (shape.element, false)
+        }
+    }
+
     /// Whether a key is a declared field (structs own such keys through their leaves only).
     func isNamedField(_ shape: SSAMapShape, _ key: String) -> Bool {
         switch shape.fields {
-        case .structType(let s): return tables.structs[s].index[key] != nil
+        case .structType(let s): return tables.structs[s].field(key) != nil
         case .customResource: return key == "apiVersion" || key == "kind" || key == "metadata"
         case .none: return false
         }

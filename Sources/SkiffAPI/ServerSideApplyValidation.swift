@@ -29,6 +29,7 @@ extension SSATypes {
             if value.raw.isNull { return true }
             guard let (items, norm) = arrayView(value, node) else { return false }
             if kind == .atomic {
+                if case .scalar(let scalar) = tables.nodes[element.id].kind { return items.allSatisfy { Self.fits(scalar, $0) } }
                 for item in items where !isValid(SSAView(raw: item, norm: norm), element, allowDuplicates: allowDuplicates) { return false }
                 return true
             }
@@ -48,13 +49,19 @@ extension SSATypes {
             case .fields(let members, let type)?:
                 // Go drops undeclared fields and writes zero values, which always fit.
                 for (key, child) in members where !child.isNull {
-                    guard let i = type.index[key] else { continue }
-                    let field = type.fields[i]
-                    if isOmittedZero(child, field) { continue }
-                    if !isValid(SSAView(raw: child, norm: field.norm), field.node, allowDuplicates: allowDuplicates) { return false }
+                    guard let i = type.field(key), !isOmittedZero(child, type.omits[i]) else { continue }
+                    if let kind = type.scalars[i] {
+                        if !Self.fits(kind, child) { return false }
+                    } else if !isValid(SSAView(raw: child, norm: type.norms[i]), type.nodes[i], allowDuplicates: allowDuplicates) {
+                        return false
+                    }
                 }
                 return true
             case .members(let members, let norm)?:
+                // A map of scalars (labels, annotations) is checked in place.
+                if shape.fields == .none, let element = shape.element, case .scalar(let kind) = tables.nodes[element.id].kind {
+                    return members.values.allSatisfy { Self.fits(kind, $0) }
+                }
                 for (key, child) in members {
                     guard let childNode = fieldNode(shape, key),
                           isValid(SSAView(raw: child, norm: norm), childNode, allowDuplicates: allowDuplicates) else { return false }
@@ -66,7 +73,7 @@ extension SSATypes {
 
     /// A Quantity canonicalizes only scalars (and null, to "0"), and any scalar fits an
     /// untyped one, so a view's raw value fits exactly when its Go form does.
-    private static func fits(_ kind: SSAScalar, _ value: JSON) -> Bool {
+    static func fits(_ kind: SSAScalar, _ value: JSON) -> Bool {
         switch (kind, value) {
         case (_, .null), (.numeric, .number), (.string, .string), (.boolean, .bool): return true
         case (.untyped, .number), (.untyped, .string), (.untyped, .bool): return true
@@ -267,7 +274,7 @@ extension SSATypes {
         case .fields(let members, let type)?:
             guard type.zeroFields.isEmpty else { return false }
             for (key, child) in members where !child.isNull {
-                if let i = type.index[key], !isOmittedZero(child, type.fields[i]) { return false }
+                if let i = type.field(key), !isOmittedZero(child, type.omits[i]) { return false }
             }
             return true
         }
@@ -279,37 +286,42 @@ extension SSATypes {
         case nil: return nil
         case .members(let members, let norm)?: return members[key].map { SSAView(raw: $0, norm: norm) }
         case .fields(let members, let type)?:
-            guard let i = type.index[key] else { return nil }
-            return structMember(members[key], type.fields[i])
+            guard let i = type.field(key) else { return nil }
+            return structMember(members[key], type, i)
         }
     }
 
-    /// Calls `body` with each member of a view's object as Go writes it; a struct's are
-    /// its declared fields the object sets, then those Go writes although absent.
-    func forEachMember(_ object: SSAObjectView?, _ body: (String, SSAView) -> Void) {
+    /// Calls `body` with each member of a view's object as Go writes it, and its type
+    /// (nil for a key a struct does not declare, which only an as-is struct can have); a
+    /// struct's are its declared fields the object sets, then those Go writes although absent.
+    func forEachMember(_ object: SSAObjectView?, _ shape: SSAMapShape, _ body: (String, SSAView, SSANode?) -> Void) {
+        forEachMember(object, shape) { key, view, node, _ in body(key, view, node) }
+    }
+
+    /// As `forEachMember`, also passing a declared field's FieldsV1 key, which is kept.
+    func forEachMember(_ object: SSAObjectView?, _ shape: SSAMapShape, _ body: (String, SSAView, SSANode?, String?) -> Void) {
         switch object {
         case nil: return
         case .members(let members, let norm)?:
-            for (key, child) in members { body(key, SSAView(raw: child, norm: norm)) }
+            for (key, child) in members { body(key, SSAView(raw: child, norm: norm), fieldNode(shape, key), nil) }
         case .fields(let members, let type)?:
             for (key, child) in members {
-                guard let i = type.index[key], let view = structMember(child, type.fields[i]) else { continue }
-                body(key, view)
+                guard let i = type.field(key), let view = structMember(child, type, i) else { continue }
+                body(key, view, type.nodes[i], type.keys[i])
             }
-            for i in type.zeroFields {
-                let field = type.fields[i]
-                if members[field.name] == nil, let view = structMember(nil, field) { body(field.name, view) }
+            for i in type.zeroFields where members[type.names[i]] == nil {
+                if let view = structMember(nil, type, i) { body(type.names[i], view, type.nodes[i], type.keys[i]) }
             }
         }
     }
 
-    /// A struct field as Go writes it: nil when it leaves it out. Absent and null both
-    /// decode to the zero value.
-    func structMember(_ value: JSON?, _ field: SSAFieldInfo) -> SSAView? {
+    /// Field `i` of a struct as Go writes it: nil when it leaves it out. Absent and null
+    /// both decode to the zero value.
+    func structMember(_ value: JSON?, _ type: SSAStructInfo, _ i: Int) -> SSAView? {
         if let value, !value.isNull {
-            return isOmittedZero(value, field) ? nil : SSAView(raw: value, norm: field.norm)
+            return isOmittedZero(value, type.omits[i]) ? nil : SSAView(raw: value, norm: type.norms[i])
         }
-        switch field.zero {
+        switch type.zeros[i] {
         case .absent: return nil
         case .value(let zero): return SSAView(raw: zero, norm: .none)
         case .emptyStruct: return SSAView(raw: .object(JSONObject()), norm: .go)
@@ -350,15 +362,14 @@ extension SSATypes {
         var picked: [(Int, JSON)] = []
         picked.reserveCapacity(members.count + type.zeroFields.count)
         for (key, child) in members {
-            guard let i = type.index[key], let view = structMember(child, type.fields[i]) else { continue }
-            picked.append((i, materialize(view, type.fields[i].node)))
+            guard let i = type.field(key), let view = structMember(child, type, i) else { continue }
+            picked.append((i, materialize(view, type.nodes[i])))
         }
-        for i in type.zeroFields {
-            let field = type.fields[i]
-            if members[field.name] == nil, let view = structMember(nil, field) { picked.append((i, materialize(view, field.node))) }
+        for i in type.zeroFields where members[type.names[i]] == nil {
+            if let view = structMember(nil, type, i) { picked.append((i, materialize(view, type.nodes[i]))) }
         }
         picked.sort { $0.0 < $1.0 }
-        return JSONObject(picked.map { (type.fields[$0.0].name, $0.1) })
+        return SSAValue.object(picked.map { (type.names[$0.0], $0.1) })
     }
 
     /// Quantities in the canonical form Go writes ("2048Mi" is "2Gi").
@@ -376,14 +387,15 @@ extension SSATypes {
     }
 
     /// A non-pointer omitempty field holding a zero value, which Go's encoder drops.
-    func isOmittedZero(_ value: JSON, _ field: SSAFieldInfo) -> Bool {
-        guard field.omitsEmpty, !field.isPointer else { return false }
-        switch (field.type, value) {
-        case (.string, .string(let s)), (.bytes, .string(let s)): return s.isEmpty
-        case (.int32, .number(let n)), (.int64, .number(let n)), (.double, .number(let n)): return Self.isZero(n)
-        case (.bool, .bool(let b)): return !b
-        case (.array, .array(let items)): return items.isEmpty
-        case (.map, .object(let members)): return members.isEmpty
+    @inline(__always)
+    func isOmittedZero(_ value: JSON, _ rule: SSAOmittedZero) -> Bool {
+        switch (rule, value) {
+        case (.never, _): return false
+        case (.emptyString, .string(let s)): return s.isEmpty
+        case (.zeroNumber, .number(let n)): return Self.isZero(n)
+        case (.falseBool, .bool(let b)): return !b
+        case (.emptyList, .array(let items)): return items.isEmpty
+        case (.emptyMap, .object(let members)): return members.isEmpty
         default: return false
         }
     }
