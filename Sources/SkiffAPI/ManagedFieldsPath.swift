@@ -129,11 +129,17 @@ extension FieldPathElement: CustomStringConvertible {
     }
 
     static func sortedKeys(_ fields: [KeyField]) -> [KeyField] {
-        // Stable, as Go's sort.SliceStable: equal names cannot occur in a JSON object anyway.
-        fields.enumerated().sorted { a, b in
-            let c = SSAValue.compareStrings(a.element.name, b.element.name)
-            return c != 0 ? c < 0 : a.offset < b.offset
-        }.map(\.element)
+        // Stable, as Go's sort.SliceStable (an insertion sort is): equal names cannot occur
+        // in a JSON object anyway.
+        var out = fields
+        for i in out.indices.dropFirst() {
+            var j = i
+            while j > 0, SSAValue.compareStrings(out[j - 1].name, out[j].name) > 0 {
+                out.swapAt(j - 1, j)
+                j -= 1
+            }
+        }
+        return out
     }
 
     private static func parseJSON(_ text: String) throws(FieldsV1Error) -> JSON {
@@ -231,6 +237,20 @@ enum SSAValue {
                 i += 1
             }
             return true
+        case (.bool(let x), .bool(let y)): return x == y
+        case (.null, .null): return true
+        default: return false
+        }
+    }
+
+    /// Whether two values are the same by identity: equal scalars, or lists and objects that
+    /// share storage. Cheap, and false says nothing.
+    static func sameStorage(_ a: JSON, _ b: JSON) -> Bool {
+        switch (a, b) {
+        case (.object(let x), .object(let y)): return x.count == y.count && sameStorage(x.values, y.values) && x.keys == y.keys
+        case (.array(let x), .array(let y)): return sameStorage(x, y)
+        case (.string(let x), .string(let y)): return x == y
+        case (.number(let x), .number(let y)): return x.text == y.text
         case (.bool(let x), .bool(let y)): return x == y
         case (.null, .null): return true
         default: return false

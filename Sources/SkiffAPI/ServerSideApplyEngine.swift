@@ -188,12 +188,11 @@ extension SSAEngine {
                 throw Self.failure("failed to create typed patch object (\(ServerSideApply.describeObject(applied))): \(SSAValidationError.describe(configErrors))")
             }
         }
+        if let normLive = types.checkedNormalized(SSAView(raw: liveObject, norm: .go), root) { return normLive }
         let normLive = types.goNormalized(liveObject, root)
-        if !types.isValid(SSAView(raw: normLive, norm: .none), root, allowDuplicates: true) {
-            let liveErrors = types.validate(normLive, root, allowDuplicates: true)
-            if !liveErrors.isEmpty {
-                throw Self.failure("failed to create typed live object (\(ServerSideApply.describeObject(liveObject))): \(SSAValidationError.describe(liveErrors))")
-            }
+        let liveErrors = types.validate(normLive, root, allowDuplicates: true)
+        if !liveErrors.isEmpty {
+            throw Self.failure("failed to create typed live object (\(ServerSideApply.describeObject(liveObject))): \(SSAValidationError.describe(liveErrors))")
         }
         return normLive
     }

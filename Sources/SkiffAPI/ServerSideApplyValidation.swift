@@ -172,6 +172,41 @@ struct SSAElementSet {
         small.append(pe)
         return true
     }
+
+    func contains(_ pe: FieldPathElement) -> Bool {
+        large?.contains(pe) ?? small.contains(pe)
+    }
+}
+
+/// Values by a list item's path element: a scan while few, hashed beyond. Lists are short,
+/// and hashing an element (its key fields' names and values) costs more than a few compares.
+struct SSAElementMap<Value> {
+    private var keys: [FieldPathElement] = []
+    private var values: [Value] = []
+    private var large: [FieldPathElement: Value]?
+
+    init(capacity: Int) {
+        if capacity > 16 { large = Dictionary(minimumCapacity: capacity) }
+    }
+
+    subscript(_ pe: FieldPathElement) -> Value? {
+        get {
+            if let large { return large[pe] }
+            return keys.firstIndex(of: pe).map { values[$0] }
+        }
+        set {
+            if large != nil {
+                large?[pe] = newValue
+                return
+            }
+            if let i = keys.firstIndex(of: pe) {
+                if let newValue { values[i] = newValue } else { keys.remove(at: i); values.remove(at: i) }
+            } else if let newValue {
+                keys.append(pe)
+                values.append(newValue)
+            }
+        }
+    }
 }
 
 /// How Go's fmt prints the unstructured values in upstream's validation messages.
@@ -354,6 +389,75 @@ extension SSATypes {
             return .object(JSONObject(members.map { ($0.0, goNormalized($0.1, element)) }))
         default:
             return value
+        }
+    }
+
+    /// `materialize(value, node)` when `isValid(value, node, allowDuplicates: true)`, else
+    /// nil: a live object's Go form and its check in one walk. Objects and lists that come
+    /// out as they went in are reused rather than copied.
+    func checkedNormalized(_ value: SSAView, _ node: SSANode) -> JSON? {
+        let info = info(node)
+        switch info.atoms[atomIndex(info, value.raw) ?? 0] {
+        case .scalar(let kind):
+            // Not a ternary: a bare nil there would be the JSON null literal.
+            guard Self.fits(kind, value.raw) else { return nil }
+            return materialize(value, node)
+        case .list(let element, let kind):
+            if value.raw.isNull { return materialize(value, node) }
+            guard let (items, norm) = arrayView(value, node) else { return nil }
+            var out: [JSON] = []
+            out.reserveCapacity(items.count)
+            var unchanged = true
+            for item in items {
+                let view = SSAView(raw: item, norm: norm)
+                if kind != .atomic, (try? pathElement(view, element, kind)) == nil { return nil }
+                guard let checked = checkedNormalized(view, element) else { return nil }
+                if unchanged, !SSAValue.sameStorage(checked, item) { unchanged = false }
+                out.append(checked)
+            }
+            return unchanged ? value.raw : .array(out)
+        case .map(let shape):
+            if value.raw.isNull { return materialize(value, node) }
+            switch objectView(value, node) {
+            case nil:
+                return nil
+            case .members(let members, let norm)?:
+                var pairs: [(String, JSON)] = []
+                pairs.reserveCapacity(members.count)
+                var unchanged = true
+                for (key, child) in members {
+                    guard let childNode = fieldNode(shape, key),
+                          let checked = checkedNormalized(SSAView(raw: child, norm: norm), childNode) else { return nil }
+                    if unchanged, !SSAValue.sameStorage(checked, child) { unchanged = false }
+                    pairs.append((key, checked))
+                }
+                return unchanged ? value.raw : .object(SSAValue.object(pairs))
+            case .fields(let members, let type)?:
+                var picked: [(Int, JSON)] = []
+                picked.reserveCapacity(members.count + type.zeroFields.count)
+                // Unchanged while every member stays, as it is, in field order.
+                var unchanged = true
+                var last = -1
+                for (key, child) in members {
+                    guard let i = type.field(key), let view = structMember(child, type, i) else {
+                        unchanged = false
+                        continue
+                    }
+                    guard let checked = view.norm == .none ? view.raw : checkedNormalized(view, type.nodes[i]) else { return nil }
+                    if unchanged, i < last || child.isNull || !SSAValue.sameStorage(checked, child) { unchanged = false }
+                    last = i
+                    picked.append((i, checked))
+                }
+                for i in type.zeroFields where members[type.names[i]] == nil {
+                    if let view = structMember(nil, type, i) {
+                        unchanged = false
+                        picked.append((i, materialize(view, type.nodes[i])))
+                    }
+                }
+                if unchanged { return value.raw }
+                picked.sort { $0.0 < $1.0 }
+                return .object(SSAValue.object(picked.map { (type.names[$0.0], $0.1) }))
+            }
         }
     }
 

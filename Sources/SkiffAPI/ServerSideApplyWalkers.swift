@@ -773,7 +773,12 @@ extension SSATypes {
             var pairs: [(String, JSON)] = []
             pairs.reserveCapacity((l?.count ?? 0) + (r?.count ?? 0))
             for (key, lv) in l ?? JSONObject() {
-                if let v = merge(lv, r?[key], fieldNode(shape, key) ?? .deduced, lhsValid: lhsValid) { pairs.append((key, v)) }
+                let rv = r?[key]
+                if rv == nil, lhsValid {
+                    pairs.append((key, lv))
+                } else if let v = merge(lv, rv, fieldNode(shape, key) ?? .deduced, lhsValid: lhsValid) {
+                    pairs.append((key, v))
+                }
             }
             for (key, rv) in r ?? JSONObject() where l?[key] == nil {
                 if let v = merge(nil, rv, fieldNode(shape, key) ?? .deduced, lhsValid: lhsValid) { pairs.append((key, v)) }
@@ -788,19 +793,19 @@ extension SSATypes {
     /// applied order, and an item both hold is placed where the applied list puts it.
     private func mergeItems(_ l: [JSON], _ r: [JSON], _ element: SSANode, _ kind: SSAListKind, _ lhsValid: Bool) -> JSON? {
         let lhs = indexed(l, element, kind), rhs = indexed(r, element, kind)
-        var observedLHS: [FieldPathElement: JSON] = [:], observedRHS: [FieldPathElement: JSON] = [:]
+        var observedLHS = SSAElementMap<JSON>(capacity: lhs.count), observedRHS = SSAElementMap<JSON>(capacity: rhs.count)
         for (pe, item) in lhs { observedLHS[pe] = observedLHS[pe] == nil ? item : .null }
         for (pe, item) in rhs where observedRHS[pe] == nil { observedRHS[pe] = item }
         var shared = rhs.map(\.0).filter { observedLHS[$0] != nil }[...]
         var nextShared = shared.popFirst()
-        var mergedRHS = Set<FieldPathElement>()
+        var mergedRHS = SSAElementSet(capacity: lhs.count + rhs.count)
         var out: [JSON] = []
         var (li, ri) = (0, 0)
         while li < lhs.count || ri < rhs.count {
             if li < lhs.count, ri < rhs.count {
                 let pe = lhs[li].0
                 if pe == rhs[ri].0 {
-                    mergedRHS.insert(pe)
+                    _ = mergedRHS.insert(pe)
                     if let m = merge(observedLHS[pe], observedRHS[pe], element, lhsValid: lhsValid) { out.append(m) }
                     li += 1
                     ri += 1
@@ -824,7 +829,7 @@ extension SSATypes {
             }
             if ri < rhs.count {
                 let pe = rhs[ri].0
-                mergedRHS.insert(pe)
+                _ = mergedRHS.insert(pe)
                 if let m = merge(observedLHS[pe], observedRHS[pe], element, lhsValid: lhsValid) { out.append(m) }
                 ri += 1
                 if nextShared == pe { nextShared = shared.popFirst() }
