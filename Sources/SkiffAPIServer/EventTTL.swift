@@ -14,7 +14,7 @@ extension APIHandler {
                 let newest = stamps.compactMap { $0?.stringValue.flatMap(Timestamp.init(rfc3339:))?.seconds }.max() ?? now.seconds
                 guard newest < cutoff else { continue }
                 do {
-                    _ = try await deleteObject(r, e.namespace, e.name, try DeleteOptions(APIRequest(method: "DELETE", path: "")), dryRun: false)
+                    _ = try await deleteObject(r, e.namespace, e.name, DeleteOptions(), dryRun: false)
                 } catch {
                     if error.code != 404 { logger.warning("expiring event failed", metadata: ["event": "\(e.key)", "error": "\(error)"]) }
                 }

@@ -9,6 +9,9 @@ struct DeleteOptions {
     var preconditionUID: String?
     var preconditionResourceVersion: String?
 
+    /// Upstream's defaults: the kind's grace period, background propagation, no preconditions.
+    init() {}
+
     init(_ req: APIRequest) throws(APIError) {
         if !req.body.isEmpty {
             let body = try BodyDecoding.decodeObject(req)

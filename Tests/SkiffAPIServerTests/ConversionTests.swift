@@ -43,3 +43,26 @@ import Testing
         #expect(again[path: ["spec", "metrics"]]?.arrayValue?.first?[path: ["resource", "target", "averageUtilization"]] == 75)
     }
 }
+
+@Suite struct EventTTLTests {
+    @Test func eventsExpireAfterTheirLastUpdate() async throws {
+        let s = try await TestServer.start()
+        defer { s.stop() }
+        _ = try await s.create("/api/v1/namespaces/default/events", """
+            {"metadata":{"name":"old"},"involvedObject":{"kind":"Pod","name":"p"},"reason":"R","message":"m",
+             "firstTimestamp":"2020-01-01T00:00:00Z","lastTimestamp":"2020-01-01T00:00:00Z"}
+            """)
+        _ = try await s.create("/api/v1/namespaces/default/events", """
+            {"metadata":{"name":"fresh"},"involvedObject":{"kind":"Pod","name":"p"},"reason":"R","message":"m",
+             "lastTimestamp":"\(Timestamp.now().adding(seconds: 5400).rfc3339)"}
+            """)
+        // Two hours on: "old" was last written at its creation; "fresh" was updated 90 minutes on.
+        await s.handler.expireEvents(olderThan: .seconds(3600), now: Timestamp.now().adding(seconds: 7200))
+        #expect(await s.request("GET", "/api/v1/namespaces/default/events/old").status == 404)
+        #expect(await s.request("GET", "/api/v1/namespaces/default/events/fresh").status == 200)
+        #expect(APIHandler.parseDuration("1h30m") == .seconds(5400))
+        #expect(APIHandler.parseDuration("45s") == .seconds(45))
+        #expect(APIHandler.parseDuration("10") == .seconds(10))
+        #expect(APIHandler.parseDuration("1x") == nil)
+    }
+}
