@@ -243,6 +243,25 @@ enum SSAValue {
         }
     }
 
+    /// `same` that also requires objects' keys in the same order: values that serialize
+    /// alike.
+    static func identical(_ a: JSON, _ b: JSON) -> Bool {
+        switch (a, b) {
+        case (.object(let x), .object(let y)):
+            guard x.count == y.count, x.keys == y.keys else { return false }
+            if sameStorage(x.values, y.values) { return true }
+            for i in x.values.indices where !identical(x.values[i], y.values[i]) { return false }
+            return true
+        case (.array(let x), .array(let y)):
+            guard x.count == y.count else { return false }
+            if sameStorage(x, y) { return true }
+            for i in x.indices where !identical(x[i], y[i]) { return false }
+            return true
+        default:
+            return same(a, b)
+        }
+    }
+
     /// Whether two values are the same by identity: equal scalars, or lists and objects that
     /// share storage. Cheap, and false says nothing.
     static func sameStorage(_ a: JSON, _ b: JSON) -> Bool {

@@ -98,15 +98,6 @@ struct FieldSet: Equatable, Sendable {
         }
     }
 
-    mutating func insertMember(_ element: FieldPathElement) {
-        let (found, i) = position(of: element)
-        if found {
-            entries[i].isMember = true
-        } else {
-            entries.insert(Entry(element: element, isMember: true, children: FieldSet()), at: i)
-        }
-    }
-
     func has(_ path: FieldPath) -> Bool {
         var set = self
         for (n, pe) in path.enumerated() {
@@ -136,14 +127,22 @@ struct FieldSet: Equatable, Sendable {
         return found ? entries[i] : nil
     }
 
-    mutating func setChild(_ element: FieldPathElement, _ set: FieldSet) {
-        let (found, i) = position(of: element)
-        if found {
-            entries[i].children = set
-            if !entries[i].isMember, set.isEmpty { entries.remove(at: i) }
-        } else if !set.isEmpty {
-            entries.insert(Entry(element: element, isMember: false, children: set), at: i)
+    /// Whether `.field(name)` is a member, and the set below it: `hasMember` and `child` in
+    /// one search, without building the element.
+    func field(_ name: String) -> (isMember: Bool, children: FieldSet) {
+        // Fields sort first, by name.
+        var low = 0, high = entries.count
+        while low < high {
+            let mid = (low + high) / 2
+            guard case .field(let other) = entries[mid].element else {
+                high = mid
+                continue
+            }
+            let c = SSAValue.compareStrings(other, name)
+            if c == 0 { return (entries[mid].isMember, entries[mid].children) }
+            if c < 0 { low = mid + 1 } else { high = mid }
         }
+        return (false, FieldSet())
     }
 
     func union(_ other: FieldSet) -> FieldSet {
@@ -284,19 +283,12 @@ extension FieldSet {
     }
 
     /// Reads FieldsV1 as upstream's readIterV1: an empty object is a member, `"."` marks
-    /// the element itself, unknown element types are skipped.
+    /// the element itself, unknown element types are skipped. Levels written exactly as
+    /// `fieldsV1` would write them keep that JSON, to be written back if left unchanged.
     init(fieldsV1 json: JSON) throws(FieldsV1Error) {
-        self = try Self.decode(fieldsV1: json).set
-    }
-
-    /// The set, and whether `json` is exactly what `fieldsV1` writes for it (then a set that
-    /// stays unchanged can be written back as it came, without encoding it again).
-    static func decode(fieldsV1 json: JSON) throws(FieldsV1Error) -> (set: FieldSet, canonical: Bool) {
         switch json {
-        case .null: return (FieldSet(), false)
-        case .object(let members):
-            let read = try read(members, top: true)
-            return (read.children ?? FieldSet(), read.canonical)
+        case .null: self.init()
+        case .object(let members): self = try Self.read(members, top: true).children ?? FieldSet()
         default: throw FieldsV1Error(message: "fieldsV1 must be an object, not \(json.typeName)")
         }
     }

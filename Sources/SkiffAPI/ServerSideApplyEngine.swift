@@ -231,7 +231,7 @@ extension SSAEngine {
     func applyConfig(_ config: JSON, live: JSON, normLive: JSON, id: ManagerID, force: Bool, state: ManagedFieldsState) throws(SSAConflicts) -> SSAApplyOutcome {
         var managers = state.sets
         let empty = JSON.object(JSONObject())
-        let mergedN = types.merge(normLive, config, root, lhsValid: true) ?? empty
+        let mergedN = types.merge(normLive, config, root, asSet: true) ?? empty
         let last = managers[id]
         managers[id] = ManagedSet(set: types.fieldSet(of: config, root).recursivelySubtracting(reset), apiVersion: apiVersion, applied: true)
         let pruned = prunedItems(mergedN, managers: managers, last: last?.set)
@@ -253,7 +253,7 @@ extension SSAEngine {
         var next = state
         next.sets = managers
         guard changed else { return SSAApplyOutcome(object: live, changed: false, state: next) }
-        let mergedRaw = types.merge(live, config, root, lhsValid: false) ?? empty
+        let mergedRaw = types.merge(live, config, root, asSet: false) ?? empty
         let finalRaw = pruned.isEmpty ? mergedRaw : types.removing(pruned, from: mergedRaw, root, dropEmptied: true) ?? empty
         return SSAApplyOutcome(object: finalRaw, changed: true, state: next)
     }

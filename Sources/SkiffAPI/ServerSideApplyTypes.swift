@@ -161,8 +161,8 @@ final class SSAStructInfo: Sendable {
         self.slots = slots
     }
 
-    /// The field a JSON key names. An open-addressing table hashed on the key's length and
-    /// end bytes: cheaper than a Dictionary's SipHash over the whole name, per member.
+    /// The field a JSON key names. An open-addressing table with a plain multiplicative
+    /// hash: looked up for every member walked, where a Dictionary's SipHash costs more.
     @inline(__always)
     func field(_ key: String) -> Int? {
         let mask = slots.count - 1
@@ -216,6 +216,8 @@ final class SSACompiledSchema: Sendable {
         return compiled
     }
 
+    /// Whether two dictionaries are one storage: their (single-reference) representations
+    /// are bit for bit the same.
     private static func sameStorage(_ a: [String: APISchema.TypeDef], _ b: [String: APISchema.TypeDef]) -> Bool {
         withUnsafeBytes(of: a) { x in withUnsafeBytes(of: b) { y in x.elementsEqual(y) } }
     }
@@ -441,7 +443,8 @@ struct SSATypes: Sendable {
         return shape.element
     }
 
-    /// `fieldNode` and `isNamedField` in one lookup.
+    /// `fieldNode`, and whether the key is a declared field (structs own such keys through
+    /// their leaves only), in one lookup.
     func member(_ shape: SSAMapShape, _ key: String) -> (node: SSANode?, isNamed: Bool) {
         switch shape.fields {
         case .structType(let s):
@@ -456,15 +459,6 @@ struct SSATypes: Sendable {
             }
         case .none:
             return (shape.element, false)
-        }
-    }
-
-    /// Whether a key is a declared field (structs own such keys through their leaves only).
-    func isNamedField(_ shape: SSAMapShape, _ key: String) -> Bool {
-        switch shape.fields {
-        case .structType(let s): return tables.structs[s].field(key) != nil
-        case .customResource: return key == "apiVersion" || key == "kind" || key == "metadata"
-        case .none: return false
         }
     }
 

@@ -392,9 +392,10 @@ extension SSATypes {
         }
     }
 
-    /// `materialize(value, node)` when `isValid(value, node, allowDuplicates: true)`, else
-    /// nil: a live object's Go form and its check in one walk. Objects and lists that come
-    /// out as they went in are reused rather than copied.
+    /// `materialize(value, node)` up to the order of objects' keys when `isValid(value, node,
+    /// allowDuplicates: true)`, else nil: a live object's Go form and its check in one walk,
+    /// for uses that compare it as a set. Objects and lists whose members all stay as they
+    /// are are reused rather than copied.
     func checkedNormalized(_ value: SSAView, _ node: SSANode) -> JSON? {
         let info = info(node)
         switch info.atoms[atomIndex(info, value.raw) ?? 0] {
@@ -435,17 +436,15 @@ extension SSATypes {
             case .fields(let members, let type)?:
                 var picked: [(Int, JSON)] = []
                 picked.reserveCapacity(members.count + type.zeroFields.count)
-                // Unchanged while every member stays, as it is, in field order.
+                // Unchanged while every member stays as it is.
                 var unchanged = true
-                var last = -1
                 for (key, child) in members {
                     guard let i = type.field(key), let view = structMember(child, type, i) else {
                         unchanged = false
                         continue
                     }
                     guard let checked = view.norm == .none ? view.raw : checkedNormalized(view, type.nodes[i]) else { return nil }
-                    if unchanged, i < last || child.isNull || !SSAValue.sameStorage(checked, child) { unchanged = false }
-                    last = i
+                    if unchanged, child.isNull || !SSAValue.sameStorage(checked, child) { unchanged = false }
                     picked.append((i, checked))
                 }
                 for i in type.zeroFields where members[type.names[i]] == nil {

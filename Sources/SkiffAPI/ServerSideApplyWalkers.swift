@@ -150,11 +150,9 @@ extension SSATypes {
             let afterMembers: JSONObject? = if case .map? = atom(node, for: after) { after.objectValue } else { nil }
             var entries: [FieldSet.Entry] = []
             for (key, b) in members {
-                let pe = FieldPathElement.field(key)
                 let (childNode, isNamed) = member(shape, key)
                 let typeNode = childNode ?? .deduced
-                let minusEntry = minus.isEmpty ? nil : minus.entry(pe)
-                let minusBelow = minusEntry?.children ?? FieldSet()
+                let (minusMember, minusBelow) = minus.isEmpty ? (false, FieldSet()) : minus.field(key)
                 let member: Bool, below: FieldSet
                 if let a = afterMembers?[key] {
                     if SSAValue.same(b, a) { continue }
@@ -166,8 +164,8 @@ extension SSATypes {
                     below = rest
                     member = isMember || b.isNull || b.objectValue?.isEmpty == true || !isNamed || !rest.isEmpty || hasPaths(b, typeNode)
                 }
-                let kept = member && !(minusEntry?.isMember ?? false)
-                if kept || !below.isEmpty { entries.append(FieldSet.Entry(element: pe, isMember: kept, children: below)) }
+                let kept = member && !minusMember
+                if kept || !below.isEmpty { entries.append(FieldSet.Entry(element: .field(key), isMember: kept, children: below)) }
             }
             return FieldSet(collecting: entries)
         case .scalar?, nil:
@@ -197,14 +195,12 @@ extension SSATypes {
             guard case .object(let members) = value else { return (false, FieldSet()) }
             var entries: [FieldSet.Entry] = []
             for (key, child) in members {
-                let pe = FieldPathElement.field(key)
                 let (childNode, isNamed) = member(shape, key)
-                let minusEntry = minus.entry(pe)
-                let (childIsMember, below) = collect(child, childNode ?? .deduced, minus: minusEntry?.children ?? FieldSet())
-                let member = childIsMember || child.isNull || child.objectValue?.isEmpty == true || !isNamed || !below.isEmpty
-                    || hasPaths(child, childNode ?? .deduced)
-                let kept = member && !(minusEntry?.isMember ?? false)
-                if kept || !below.isEmpty { entries.append(FieldSet.Entry(element: pe, isMember: kept, children: below)) }
+                let (minusMember, minusBelow) = minus.field(key)
+                let (childIsMember, below) = collect(child, childNode ?? .deduced, minus: minusBelow)
+                let kept = !minusMember && (childIsMember || child.isNull || child.objectValue?.isEmpty == true || !isNamed || !below.isEmpty
+                    || hasPaths(child, childNode ?? .deduced))
+                if kept || !below.isEmpty { entries.append(FieldSet.Entry(element: .field(key), isMember: kept, children: below)) }
             }
             return (false, FieldSet(collecting: entries))
         case nil:
@@ -751,22 +747,28 @@ extension SSATypes {
     /// Merges an applied configuration into a live object (upstream's Merge with keep-RHS):
     /// leaves and atomic values take `rhs`, maps merge by key, granular lists by element.
     /// Maps keep `lhs`'s key order with new keys after; lists follow upstream's ordering.
-    /// `rhs` must be valid for its type (the applied configuration is checked strictly); so
-    /// must `lhs` when `lhsValid`: then a side merged with nothing is that side unchanged.
-    func merge(_ lhs: JSON?, _ rhs: JSON?, _ node: SSANode, lhsValid: Bool) -> JSON? {
-        if lhs == nil { return rhs }
-        if rhs == nil, lhsValid { return lhs }
+    /// `rhs` must be valid for its type (the applied configuration is checked strictly).
+    /// `asSet` says `lhs` is valid too and the result is only compared as a set (the Go-form
+    /// merge): then a side merged with nothing is that side as it is, and objects' key order
+    /// does not matter.
+    func merge(_ lhs: JSON?, _ rhs: JSON?, _ node: SSANode, asSet: Bool) -> JSON? {
+        guard let lhs else { return rhs }
+        guard let rhs else { return asSet ? lhs : mergeAtom(atom(node, for: lhs), lhs, nil, asSet) }
+        // The same on both sides (so both valid): the merge gives lhs back, up to the key
+        // order of atomic values it takes from rhs; so for the stored object only when
+        // identical.
+        if asSet ? SSAValue.same(lhs, rhs) : SSAValue.identical(lhs, rhs) { return lhs }
         // rhs's shape decides; when the shapes differ upstream also walks lhs's, only for
         // errors that validation has already ruled out.
-        return mergeAtom(atom(node, for: rhs ?? lhs), lhs, rhs, lhsValid)
+        return mergeAtom(atom(node, for: rhs), lhs, rhs, asSet)
     }
 
-    private func mergeAtom(_ atom: SSAAtom?, _ lhs: JSON?, _ rhs: JSON?, _ lhsValid: Bool) -> JSON? {
+    private func mergeAtom(_ atom: SSAAtom?, _ lhs: JSON?, _ rhs: JSON?, _ asSet: Bool) -> JSON? {
         switch atom {
         case .list(let element, let kind)?:
             let (l, r) = (lhs?.arrayValue, rhs?.arrayValue)
             if kind == .atomic || ((l?.isEmpty ?? true) && (r?.isEmpty ?? true)) { return rhs ?? lhs }
-            return mergeItems(l ?? [], r ?? [], element, kind, lhsValid)
+            return mergeItems(l ?? [], r ?? [], element, kind, asSet)
         case .map(let shape)?:
             let (l, r) = (lhs?.objectValue, rhs?.objectValue)
             if shape.atomic || ((l?.isEmpty ?? true) && (r?.isEmpty ?? true)) { return rhs ?? lhs }
@@ -774,14 +776,14 @@ extension SSATypes {
             pairs.reserveCapacity((l?.count ?? 0) + (r?.count ?? 0))
             for (key, lv) in l ?? JSONObject() {
                 let rv = r?[key]
-                if rv == nil, lhsValid {
+                if rv == nil, asSet {
                     pairs.append((key, lv))
-                } else if let v = merge(lv, rv, fieldNode(shape, key) ?? .deduced, lhsValid: lhsValid) {
+                } else if let v = merge(lv, rv, fieldNode(shape, key) ?? .deduced, asSet: asSet) {
                     pairs.append((key, v))
                 }
             }
             for (key, rv) in r ?? JSONObject() where l?[key] == nil {
-                if let v = merge(nil, rv, fieldNode(shape, key) ?? .deduced, lhsValid: lhsValid) { pairs.append((key, v)) }
+                if let v = merge(nil, rv, fieldNode(shape, key) ?? .deduced, asSet: asSet) { pairs.append((key, v)) }
             }
             return pairs.isEmpty ? nil : .object(SSAValue.object(pairs))
         case .scalar?, nil:
@@ -791,7 +793,7 @@ extension SSATypes {
 
     /// Upstream's list merge: live items keep their order, applied items come in the
     /// applied order, and an item both hold is placed where the applied list puts it.
-    private func mergeItems(_ l: [JSON], _ r: [JSON], _ element: SSANode, _ kind: SSAListKind, _ lhsValid: Bool) -> JSON? {
+    private func mergeItems(_ l: [JSON], _ r: [JSON], _ element: SSANode, _ kind: SSAListKind, _ asSet: Bool) -> JSON? {
         let lhs = indexed(l, element, kind), rhs = indexed(r, element, kind)
         var observedLHS = SSAElementMap<JSON>(capacity: lhs.count), observedRHS = SSAElementMap<JSON>(capacity: rhs.count)
         for (pe, item) in lhs { observedLHS[pe] = observedLHS[pe] == nil ? item : .null }
@@ -806,7 +808,7 @@ extension SSATypes {
                 let pe = lhs[li].0
                 if pe == rhs[ri].0 {
                     _ = mergedRHS.insert(pe)
-                    if let m = merge(observedLHS[pe], observedRHS[pe], element, lhsValid: lhsValid) { out.append(m) }
+                    if let m = merge(observedLHS[pe], observedRHS[pe], element, asSet: asSet) { out.append(m) }
                     li += 1
                     ri += 1
                     nextShared = shared.popFirst()
@@ -820,7 +822,7 @@ extension SSATypes {
             if li < lhs.count {
                 let pe = lhs[li].0
                 if observedRHS[pe] == nil {
-                    if let m = merge(lhs[li].1, nil, element, lhsValid: lhsValid) { out.append(m) }
+                    if let m = merge(lhs[li].1, nil, element, asSet: asSet) { out.append(m) }
                     li += 1
                     continue
                 } else if mergedRHS.contains(pe) {
@@ -830,7 +832,7 @@ extension SSATypes {
             if ri < rhs.count {
                 let pe = rhs[ri].0
                 _ = mergedRHS.insert(pe)
-                if let m = merge(observedLHS[pe], observedRHS[pe], element, lhsValid: lhsValid) { out.append(m) }
+                if let m = merge(observedLHS[pe], observedRHS[pe], element, asSet: asSet) { out.append(m) }
                 ri += 1
                 if nextShared == pe { nextShared = shared.popFirst() }
             }
