@@ -62,9 +62,11 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
+        .target(name: "CMalloc"),
         .executableTarget(
             name: "skiff",
             dependencies: [
+                "CMalloc",
                 "SkiffCore",
                 "SkiffStore",
                 "SkiffAPIServer",

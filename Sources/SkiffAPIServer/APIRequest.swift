@@ -65,6 +65,8 @@ public struct APIResponse: Sendable {
 
     public enum Body: Sendable {
         case bytes([UInt8])
+        /// A large body as consecutive parts (list items), sent without first joining them.
+        case parts([[UInt8]])
         /// Produces the body chunk by chunk (watches, logs); runs in the response's own
         /// task, so it ends when it returns or the client leaves.
         case stream(@Sendable (_ write: @escaping ChunkWriter) async throws -> Void)
@@ -100,8 +102,11 @@ public struct APIResponse: Sendable {
 
     /// The body bytes of a non-streaming response (tests).
     public var bodyBytes: [UInt8] {
-        if case .bytes(let b) = body { return b }
-        return []
+        switch body {
+        case .bytes(let b): b
+        case .parts(let parts): Array(parts.joined())
+        case .stream: []
+        }
     }
 
     public func header(_ name: String) -> String? {

@@ -100,6 +100,23 @@ struct APIResponder: HTTPResponder {
         switch r.body {
         case .bytes(let bytes):
             return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        case .parts(let parts):
+            // Copied into buffers of about 64 KiB: no response-sized allocation, and TLS
+            // encrypts each buffer while the next is filled.
+            let length = parts.reduce(0) { $0 + $1.count }
+            return Response(status: status, headers: fields, body: ResponseBody(contentLength: length) { writer in
+                var buffer = ByteBuffer()
+                for part in parts {
+                    if buffer.readableBytes + part.count > 1 << 16, buffer.readableBytes > 0 {
+                        try await writer.write(buffer)
+                        buffer = ByteBuffer()
+                    }
+                    if buffer.capacity == 0 { buffer.reserveCapacity(max(1 << 16, part.count)) }
+                    buffer.writeBytes(part)
+                }
+                if buffer.readableBytes > 0 { try await writer.write(buffer) }
+                try await writer.finish(nil)
+            })
         case .stream(let produce):
             return Response(status: status, headers: fields, body: ResponseBody { writer in
                 let box = WriterBox(writer)

@@ -150,6 +150,6 @@ extension APIHandler {
                 continue
             }
         }
-        return .json(200, listBytes(r, deleted, revision: await store.currentRevision(), continueToken: nil, remaining: nil))
+        return listResponse(r, deleted, metadata: ["resourceVersion": .string(String(await store.currentRevision()))])
     }
 }

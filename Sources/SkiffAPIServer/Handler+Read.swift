@@ -9,9 +9,7 @@ extension APIHandler {
         let object = try await currentObject(r, info, name, req)
         let accept = Accept(req.header("accept"), query: req)
         if accept.wantsTable {
-            let parsed = served(r, try parseStored(object.bytes))
-            return .json(200, Tables.table(r, [parsed], listRevision: nil, includeObject: accept.includeObject, now: Timestamp.now()),
-                         contentType: Tables.contentType)
+            return .json(200, Tables.single(r, stored: object.bytes, includeObject: accept.includeObject), contentType: Tables.contentType)
         }
         return .json(200, outgoing(r, object.bytes))
     }
@@ -95,20 +93,40 @@ extension APIHandler {
             nextToken = ContinueToken(revision: listRevision, startAfter: items[items.count - 1].key).encoded
         }
 
+        var meta: JSONObject = ["resourceVersion": .string(String(listRevision))]
+        if let nextToken { meta["continue"] = .string(nextToken) }
+        if let remaining, filter.labels == nil, filter.fields == nil { meta["remainingItemCount"] = .number(JSONNumber(remaining)) }
         let accept = Accept(req.header("accept"), query: req)
         if accept.wantsTable {
-            var objects: [JSON] = []
-            objects.reserveCapacity(items.count)
-            for item in items { objects.append(served(r, try parseStored(item.bytes))) }
-            var table = Tables.table(r, objects, listRevision: listRevision, includeObject: accept.includeObject, now: Timestamp.now())
-            if let nextToken { table[path: ["metadata", "continue"]] = .string(nextToken) }
-            if let remaining, filter.labels == nil, filter.fields == nil {
-                table[path: ["metadata", "remainingItemCount"]] = .number(JSONNumber(remaining))
+            var parts = [Tables.head(r, metadata: meta)]
+            var chunk: [UInt8] = []
+            let now = Timestamp.now()
+            for (i, item) in items.enumerated() {
+                if i > 0 { chunk.append(UInt8(ascii: ",")) }
+                Tables.row(r, stored: item.bytes, includeObject: accept.includeObject, now: now, to: &chunk)
+                if chunk.count >= 1 << 16 {
+                    parts.append(chunk)
+                    chunk = []
+                }
             }
-            return .json(200, table, contentType: Tables.contentType)
+            parts += [chunk, Tables.tail]
+            return APIResponse(status: 200, contentType: Tables.contentType, body: .parts(parts))
         }
-        return .json(200, listBytes(r, items.map { outgoing(r, $0.bytes) }, revision: listRevision, continueToken: nextToken,
-                                    remaining: filter.labels == nil && filter.fields == nil ? remaining : nil))
+        return listResponse(r, items.map { outgoing(r, $0.bytes) }, metadata: meta)
+    }
+
+    /// A List of encoded items, sent as parts: the items are never copied into one buffer.
+    func listResponse(_ r: ResourceInfo, _ items: [[UInt8]], metadata: JSONObject) -> APIResponse {
+        var parts = [Array("{\"kind\":\"\(r.kind)List\",\"apiVersion\":\"\(r.apiVersion)\",\"metadata\":".utf8)]
+        parts[0] += JSON.object(metadata).serialized() + Array(",\"items\":[".utf8)
+        parts.reserveCapacity(items.count * 2 + 2)
+        let comma = [UInt8(ascii: ",")]
+        for (i, item) in items.enumerated() {
+            if i > 0 { parts.append(comma) }
+            parts.append(item)
+        }
+        parts.append(Array("]}".utf8))
+        return APIResponse(status: 200, body: .parts(parts))
     }
 
     /// A list at a past revision, read from the store (continue tokens, resourceVersionMatch=Exact).
@@ -132,23 +150,6 @@ extension APIHandler {
     }
 
     /// `{"kind":"PodList",...,"items":[...]}` assembled from the stored bytes, never re-encoded.
-    func listBytes(_ r: ResourceInfo, _ items: [[UInt8]], revision: Int64, continueToken: String?, remaining: Int?) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(items.reduce(256) { $0 + $1.count + 1 })
-        var meta: JSON = ["resourceVersion": .string(String(revision))]
-        if let continueToken { meta["continue"] = .string(continueToken) }
-        if let remaining { meta["remainingItemCount"] = .number(JSONNumber(remaining)) }
-        out += Array("{\"kind\":\"\(r.kind)List\",\"apiVersion\":\"\(r.apiVersion)\",\"metadata\":".utf8)
-        meta.write(to: &out)
-        out += Array(",\"items\":[".utf8)
-        for (i, item) in items.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            out += item
-        }
-        out += Array("]}".utf8)
-        return out
-    }
-
     func watchResources(_ r: ResourceInfo, _ info: RequestInfo, _ req: APIRequest) async throws(APIError) -> APIResponse {
         let filter = try self.filter(r, info, req)
         var after: Int64?
@@ -195,14 +196,10 @@ extension APIHandler {
                 while let batch = await events.next() {
                     var chunk: [UInt8] = []
                     for delivery in batch {
-                        if table, let stored = try? JSON.parse(delivery.event.object.bytes) {
-                            let object = r.conversion?.fromStorage(stored) ?? stored
-                            var t = Tables.table(r, [object], listRevision: nil, includeObject: includeObject, now: Timestamp.now())
-                            if !first { t["columnDefinitions"] = .null }
+                        if table {
+                            let t = Tables.single(r, stored: delivery.event.object.bytes, includeObject: includeObject, definitions: first)
                             first = false
-                            var event: JSON = ["type": .string(delivery.type.rawValue)]
-                            event["object"] = t
-                            chunk += event.serialized() + [0x0A]
+                            chunk += CacheEvent.line(delivery.type, t)
                         } else if let c = r.conversion, let stored = try? JSON.parse(delivery.event.object.bytes) {
                             chunk += CacheEvent.line(delivery.type, c.fromStorage(stored).serialized())
                         } else if batch.count == 1 {

@@ -3,7 +3,8 @@ import SkiffCore
 
 /// meta.k8s.io/v1 Table responses: what `kubectl get` prints, with the cells computed
 /// by the server and each row carrying the object's metadata (kubectl needs it for -A
-/// and --show-labels).
+/// and --show-labels). Tables are written as bytes row by row, so a list of thousands of
+/// objects streams out without building one large value.
 enum Tables {
     static let contentType = "application/json;as=Table;v=v1;g=meta.k8s.io"
 
@@ -18,25 +19,65 @@ enum Tables {
         return r.kind == "Event" && r.group.isEmpty ? extra : [nameColumn] + extra
     }
 
-    static func table(_ r: ResourceInfo, _ objects: [JSON], listRevision: Int64?, includeObject: String, now: Timestamp) -> JSON {
-        let cols = columns(r)
-        let definitions: [JSON] = cols.map { c in
-            ["name": .string(c.name), "type": .string(c.type), "format": .string(c.format),
-             "description": .string(c.description), "priority": .number(JSONNumber(c.priority))]
-        }
-        let rows: [JSON] = objects.map { o in
-            var row: JSON = ["cells": .array(cols.map { $0.cell(o, now) })]
-            switch includeObject {
-            case "None": break
-            case "Object": row["object"] = o
-            default:
-                row["object"] = ["kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o["metadata"] ?? [:]]
+    /// The Table up to its first row: `{"kind":"Table",...,"rows":[`. Watch events after
+    /// the first carry no column definitions (null, as upstream).
+    static func head(_ r: ResourceInfo, metadata: JSONObject = JSONObject(), definitions: Bool = true) -> [UInt8] {
+        var out = Array(#"{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":"#.utf8)
+        JSON.object(metadata).write(to: &out)
+        out += Array(#","columnDefinitions":"#.utf8)
+        if definitions {
+            let defs: [JSON] = columns(r).map { c in
+                ["name": .string(c.name), "type": .string(c.type), "format": .string(c.format),
+                 "description": .string(c.description), "priority": .number(JSONNumber(c.priority))]
             }
-            return row
+            JSON.array(defs).write(to: &out)
+        } else {
+            out += Array("null".utf8)
         }
-        var meta = JSONObject()
-        if let listRevision { meta["resourceVersion"] = .string(String(listRevision)) }
-        return ["kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": .object(meta),
-                "columnDefinitions": .array(definitions), "rows": .array(rows)]
+        out += Array(#","rows":["#.utf8)
+        return out
+    }
+
+    static let tail = Array("]}".utf8)
+
+    /// One row for a stored object. Cells are computed from the object parsed without its
+    /// managedFields (the bulk of most objects); the row's object is the stored bytes, or
+    /// their metadata, copied as they are.
+    static func row(_ r: ResourceInfo, stored: [UInt8], includeObject: String, now: Timestamp, to out: inout [UInt8]) {
+        let cols = columns(r)
+        let object: JSON
+        var objectBytes: [UInt8]?
+        if let conversion = r.conversion {
+            object = conversion.fromStorage((try? JSON.parse(stored)) ?? [:])
+        } else {
+            object = (try? JSON.parse(stored, omitting: ["metadata", "managedFields"])) ?? [:]
+            objectBytes = stored
+        }
+        out += Array(#"{"cells":"#.utf8)
+        JSON.array(cols.map { $0.cell(object, now) }).write(to: &out)
+        switch includeObject {
+        case "None": break
+        case "Object":
+            out += Array(#","object":"#.utf8)
+            if let objectBytes { out += objectBytes } else { object.write(to: &out) }
+        default:
+            out += Array(#","object":{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":"#.utf8)
+            if let objectBytes, let range = JSON.rangeOfMember("metadata", in: objectBytes) {
+                out += objectBytes[range]
+            } else if let objectBytes {
+                ((try? JSON.parse(objectBytes))?["metadata"] ?? [:]).write(to: &out)
+            } else {
+                (object["metadata"] ?? [:]).write(to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// A whole Table of one object (get, watch events).
+    static func single(_ r: ResourceInfo, stored: [UInt8], includeObject: String, definitions: Bool = true) -> [UInt8] {
+        var out = head(r, definitions: definitions)
+        row(r, stored: stored, includeObject: includeObject, now: Timestamp.now(), to: &out)
+        return out + tail
     }
 }

@@ -13,9 +13,11 @@ final class CachedObject: Sendable {
     let revision: Int64
     let namespace: String
     let name: String
-    let labels: [String: String]
-    /// Values of the resource's selectable fields (spec.nodeName, status.phase...).
-    let fields: [String: String]
+    /// Labels, and the values of the resource's selectable fields (spec.nodeName,
+    /// status.phase...), as pairs: for a handful of entries an array costs a fraction of
+    /// a dictionary, which counts with tens of thousands of cached objects.
+    let labels: [(String, String)]
+    let fields: [(String, String)]
 
     init(key: String, bytes: [UInt8], revision: Int64, object: JSON, resource: ResourceInfo?) {
         self.key = key
@@ -23,17 +25,17 @@ final class CachedObject: Sendable {
         self.revision = revision
         namespace = object.namespace ?? ""
         name = object.name ?? ""
-        labels = object.labels
-        var fields: [String: String] = [:]
-        for (path, get) in resource?.strategy.selectableFields ?? [:] { fields[path] = get(object) }
-        self.fields = fields
+        labels = object.labels.map { ($0.key, $0.value) }
+        fields = (resource?.strategy.selectableFields ?? [:]).map { ($0.key, $0.value(object)) }
     }
+
+    func label(_ key: String) -> String? { labels.first { $0.0 == key }?.1 }
 
     func field(_ path: String) -> String? {
         switch path {
         case "metadata.name": name
         case "metadata.namespace": namespace
-        default: fields[path]
+        default: fields.first { $0.0 == path }?.1
         }
     }
 }
@@ -90,7 +92,7 @@ struct ObjectFilter: Sendable {
 
     func matches(_ o: CachedObject) -> Bool {
         if let namespace, o.namespace != namespace { return false }
-        if let labels, !labels.matches(o.labels) { return false }
+        if let labels, !labels.matches({ o.label($0) }) { return false }
         if let fields, !fields.matches({ o.field($0) }) { return false }
         return true
     }

@@ -9,14 +9,30 @@ extension JSON {
     /// Parses a whole JSON document. Written by hand because Foundation's parser loses key
     /// order and number text, both of which an API object must keep.
     public static func parse<Bytes: Collection>(_ bytes: Bytes) throws -> JSON where Bytes.Element == UInt8 {
+        try parse(bytes, omitting: [])
+    }
+
+    /// Parses a document leaving out the member at `path` (for instance
+    /// ["metadata", "managedFields"]), which is checked but never built.
+    public static func parse<Bytes: Collection>(_ bytes: Bytes, omitting path: [String]) throws -> JSON where Bytes.Element == UInt8 {
         let result = bytes.withContiguousStorageIfAvailable { buf -> Result<JSON, JSONParseError> in
             var parser = JSONParser(buf)
+            parser.omit = path
             do { return .success(try parser.parseDocument()) } catch let e as JSONParseError { return .failure(e) } catch {
                 return .failure(JSONParseError(message: "\(error)", offset: 0))
             }
         }
         if let result { return try result.get() }
-        return try parse(Array(bytes))
+        return try parse(Array(bytes), omitting: path)
+    }
+
+    /// The byte range of a top-level member's value in a JSON object document, found
+    /// without building any value (nil when absent or not an object).
+    public static func rangeOfMember(_ key: String, in bytes: [UInt8]) -> Range<Int>? {
+        bytes.withUnsafeBufferPointer { buf in
+            var parser = JSONParser(buf)
+            return try? parser.rangeOfMember(key)
+        }
     }
 
     public static func parse(_ string: String) throws -> JSON {
@@ -60,6 +76,16 @@ extension JSON {
 
     static func writeString(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Most strings need no escaping: copy them whole.
+        let copied: Bool? = s.utf8.withContiguousStorageIfAvailable { utf8 in
+            for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
+            out.append(contentsOf: utf8)
+            return true
+        }
+        if copied == true {
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in s.utf8 {
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
@@ -86,6 +112,9 @@ struct JSONParser {
     let buf: UnsafeBufferPointer<UInt8>
     var pos = 0
     var depth = 0
+    /// A member path to leave out, and how many of its keys the current position is in.
+    var omit: [String] = []
+    var omitMatched = 0
 
     init(_ buf: UnsafeBufferPointer<UInt8>) { self.buf = buf }
 
@@ -150,9 +179,18 @@ struct JSONParser {
             guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { throw fail("expected ':' after object key") }
             pos += 1
             skipWhitespace()
-            let value = try parseValue()
-            // Duplicate keys: the last one wins, as in Go's decoder.
-            obj[key] = value
+            if omitMatched == depth - 1, omitMatched < omit.count, key == omit[omitMatched] {
+                if depth == omit.count {
+                    try skipValue()
+                } else {
+                    omitMatched = depth
+                    obj[key] = try parseValue()
+                    omitMatched = depth - 1
+                }
+            } else {
+                // Duplicate keys: the last one wins, as in Go's decoder.
+                obj[key] = try parseValue()
+            }
             skipWhitespace()
             guard pos < buf.count else { throw fail("unexpected end of JSON input") }
             if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
@@ -176,6 +214,73 @@ struct JSONParser {
             if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
             if buf[pos] == UInt8(ascii: "]") { pos += 1; return .array(arr) }
             throw fail("expected ',' or ']' in array")
+        }
+    }
+
+    /// Moves past one value, checking its syntax, without building it.
+    mutating func skipValue() throws {
+        guard pos < buf.count else { throw fail("unexpected end of JSON input") }
+        switch buf[pos] {
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            let close = buf[pos] == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
+            let isObject = close == UInt8(ascii: "}")
+            try enter()
+            defer { depth -= 1 }
+            pos += 1
+            skipWhitespace()
+            if pos < buf.count, buf[pos] == close { pos += 1; return }
+            while true {
+                skipWhitespace()
+                if isObject {
+                    guard pos < buf.count, buf[pos] == UInt8(ascii: "\"") else { throw fail("expected a string object key") }
+                    try skipString()
+                    skipWhitespace()
+                    guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { throw fail("expected ':' after object key") }
+                    pos += 1
+                    skipWhitespace()
+                }
+                try skipValue()
+                skipWhitespace()
+                guard pos < buf.count else { throw fail("unexpected end of JSON input") }
+                if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
+                if buf[pos] == close { pos += 1; return }
+                throw fail("expected ',' or a closing bracket")
+            }
+        case UInt8(ascii: "\""): try skipString()
+        default: _ = try parseValue()
+        }
+    }
+
+    /// Moves past a string; escapes are checked only for their shape.
+    mutating func skipString() throws {
+        pos += 1
+        while pos < buf.count {
+            let c = buf[pos]
+            pos += 1
+            if c == UInt8(ascii: "\"") { return }
+            if c == UInt8(ascii: "\\") { pos += 1 } else if c < 0x20 { throw fail("invalid control character in string") }
+        }
+        throw fail("unexpected end of JSON input")
+    }
+
+    mutating func rangeOfMember(_ wanted: String) throws -> Range<Int>? {
+        skipWhitespace()
+        guard pos < buf.count, buf[pos] == UInt8(ascii: "{") else { return nil }
+        pos += 1
+        while true {
+            skipWhitespace()
+            guard pos < buf.count, buf[pos] == UInt8(ascii: "\"") else { return nil }
+            let key = try parseString()
+            skipWhitespace()
+            guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { return nil }
+            pos += 1
+            skipWhitespace()
+            let start = pos
+            try skipValue()
+            if key == wanted { return start..<pos }
+            skipWhitespace()
+            guard pos < buf.count, buf[pos] == UInt8(ascii: ",") else { return nil }
+            pos += 1
         }
     }
 

@@ -110,6 +110,30 @@ import Testing
         #expect(row["cells"]?.arrayValue?.prefix(3) == ["a", "0/1", "Pending"])
         #expect(row[path: ["object", "kind"]] == "PartialObjectMetadata")
         #expect(row[path: ["object", "metadata", "labels", "app"]] == "web")
+        // The row's metadata is the object's, managedFields included, as upstream sends it.
+        #expect(row[path: ["object", "metadata", "managedFields"]]?.arrayValue?.count == 1)
+    }
+
+    @Test func tableListsManyRowsInOrderWithPagingAndWholeObjects() async throws {
+        let s = try await TestServer.start()
+        defer { s.stop() }
+        for i in 0..<150 { _ = try await s.create("/api/v1/namespaces/default/pods", pod(String(format: "p%03d", i))) }
+        let accept = "application/json;as=Table;v=v1;g=meta.k8s.io"
+        let page = await s.request("GET", "/api/v1/namespaces/default/pods?limit=100", headers: ["Accept": accept])
+        let rows = page.json["rows"]?.arrayValue ?? []
+        #expect(rows.count == 100)
+        #expect(rows.map { $0["cells"]?.arrayValue?.first?.stringValue ?? "" } == (0..<100).map { String(format: "p%03d", $0) })
+        #expect(page.json[path: ["metadata", "remainingItemCount"]] == 50)
+        let token = try #require(page.json[path: ["metadata", "continue"]]?.stringValue)
+        let rest = await s.request("GET", "/api/v1/namespaces/default/pods?limit=100&continue=\(token)", headers: ["Accept": accept])
+        #expect(rest.json["rows"]?.arrayValue?.count == 50)
+        let whole = await s.request("GET", "/api/v1/namespaces/default/pods/p007?includeObject=Object", headers: ["Accept": accept])
+        let object = whole.json["rows"]?.arrayValue?.first?["object"]
+        #expect(object?["kind"] == "Pod")
+        #expect(object?[path: ["spec", "containers"]]?.arrayValue?.count == 1)
+        let none = await s.request("GET", "/api/v1/namespaces/default/pods?includeObject=None", headers: ["Accept": accept])
+        #expect(none.json["rows"]?.arrayValue?.first?["object"] == nil)
+        #expect(none.json["rows"]?.arrayValue?.count == 150)
     }
 
     @Test func discoveryNegotiation() async throws {

@@ -42,6 +42,29 @@ import Testing
         #expect(throws: JSONParseError.self) { try JSON.parse(text) }
     }
 
+    @Test func parsingCanLeaveOutOneMember() throws {
+        let doc = #"{"metadata":{"name":"a","managedFields":[{"f":{"x":[1,"\"]"]}}],"uid":"u"},"spec":{"managedFields":1}}"#
+        let parsed = try JSON.parse(Array(doc.utf8), omitting: ["metadata", "managedFields"])
+        #expect(parsed == ["metadata": ["name": "a", "uid": "u"], "spec": ["managedFields": 1]])
+        // What is left out is still checked.
+        #expect(throws: JSONParseError.self) { try JSON.parse(Array(#"{"metadata":{"managedFields":[1,]}}"#.utf8), omitting: ["metadata", "managedFields"]) }
+    }
+
+    @Test func rangeOfTopLevelMember() throws {
+        let doc = Array(#"{"kind":"Pod", "metadata" : {"name":"a}","labels":{"x":"y"}},"spec":{}}"#.utf8)
+        let range = try #require(JSON.rangeOfMember("metadata", in: doc))
+        #expect(try JSON.parse(doc[range]) == ["name": "a}", "labels": ["x": "y"]])
+        #expect(JSON.rangeOfMember("status", in: doc) == nil)
+        #expect(JSON.rangeOfMember("metadata", in: Array("[1]".utf8)) == nil)
+    }
+
+    @Test func stringsWithAndWithoutEscapesSerialize() throws {
+        for s in ["plain", "a longer plain string over fifteen bytes", "quote\"back\\slash", "tab\tnew\nline\u{1}", "ünïcødé"] {
+            #expect(try JSON.parse(JSON.string(s).serialized()) == .string(s))
+        }
+        #expect(JSON.string("a\"b").serializedString() == #""a\"b""#)
+    }
+
     @Test func deepNestingIsAnErrorNotACrash() {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         #expect(throws: JSONParseError.self) { try JSON.parse(deep) }
