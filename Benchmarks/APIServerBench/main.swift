@@ -5,7 +5,7 @@
 //   - listing 10,000 pods (JSON and Table);
 //   - watch fan-out: 1,000 watchers each receiving 1,000 events;
 //   - server RSS with 10,000 pods stored.
-// Usage: APIServerBench [--skiff PATH] [--etcd PATH] [--pods N] [--watchers N] [--events N]
+// Usage: APIServerBench [--skiff PATH] [--etcd PATH] [--pods N] [--concurrency N] [--watchers N] [--events N]
 
 import AsyncHTTPClient
 import Foundation
@@ -34,6 +34,7 @@ struct Options {
             case "--skiff": skiff = v
             case "--etcd": etcd = v
             case "--pods": pods = Int(v) ?? pods
+            case "--concurrency": concurrency = Int(v) ?? concurrency
             case "--watchers": watchers = Int(v) ?? watchers
             case "--events": events = Int(v) ?? events
             case "--steady-seconds": steadySeconds = Int(v) ?? steadySeconds
@@ -282,6 +283,7 @@ struct APIServerBench {
                     do {
                         _ = try await skiff.send(.POST, "/api/v1/namespaces/steady/pods", podBody(String(format: "steady-%06d", i)), expect: 201)
                     } catch {
+                        if i % 50 == 0 { log("steady create \(i) failed: \(error)") }
                         return -1
                     }
                     return seconds(ContinuousClock.now - t0) * 1000

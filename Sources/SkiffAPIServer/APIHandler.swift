@@ -43,6 +43,12 @@ public final class APIHandler: Sendable {
         try await cache.run()
     }
 
+    /// Ends every watch and refuses new ones: the first step of a graceful shutdown, so
+    /// that the HTTP server, which waits for open responses, is not held up by them.
+    public func closeWatches() async {
+        await cache.closeAll()
+    }
+
     /// Waits until the watch cache has loaded the store (readiness).
     public func waitUntilReady() async {
         await cache.wait(for: 0)

@@ -131,6 +131,7 @@ actor WatchCache {
     private var waiters: [(Int64, CheckedContinuation<Void, Never>)] = []
     private var nextWatcherID = 0
     private var started = false
+    private var closed = false
 
     init(store: any Store, registry: ResourceRegistry, capacity: Int = 10_000) {
         self.store = store
@@ -283,6 +284,10 @@ actor WatchCache {
     func watch(_ resource: ResourceInfo, filter: ObjectFilter, afterRevision: Int64?) throws(APIError) -> WatchQueue {
         var state = states[resource.storagePrefix] ?? ResourceState(windowStart: loadedRevision)
         let queue = WatchQueue()
+        if closed {
+            queue.finish()
+            return queue
+        }
         if let after = afterRevision {
             if after < state.windowStart {
                 throw .gone("too old resource version: \(after) (\(state.windowStart + 1))")
@@ -302,8 +307,9 @@ actor WatchCache {
         return queue
     }
 
-    /// Stops all watch streams (server shutdown).
+    /// Stops all watch streams, and any opened later (server shutdown).
     func closeAll() {
+        closed = true
         for key in states.keys {
             for w in states[key]?.watchers.values ?? [:].values { w.queue.finish() }
             states[key]?.watchers = [:]

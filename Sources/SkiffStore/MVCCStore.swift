@@ -97,6 +97,14 @@ public actor MVCCStore: Store {
     public func compactedRevision() -> Int64 { compactRevision }
     public var keyCount: Int { kvs.count }
 
+    /// A value grown by appending has up to twice the capacity it needs; the store keeps
+    /// every value for the life of its object, so it keeps a copy of exactly its size.
+    static func exactSize(_ value: [UInt8]) -> [UInt8] {
+        value.capacity - value.count > value.count / 16 ? Array(unsafeUninitializedCapacity: value.count) { buffer, count in
+            count = buffer.initialize(fromContentsOf: value)
+        } : value
+    }
+
     public func create(key: String, value: @escaping ValueAtRevision) async throws(StoreError) -> KeyValue {
         try await perform(.create(key, value)).get()
     }
@@ -200,7 +208,7 @@ public actor MVCCStore: Store {
             case .create(_, let value):
                 if current != nil { results.append(.failure(.keyExists(key: key))); continue }
                 rev += 1
-                let kv = KeyValue(key: key, value: value(rev), createRevision: rev, modRevision: rev)
+                let kv = KeyValue(key: key, value: Self.exactSize(value(rev)), createRevision: rev, modRevision: rev)
                 overlay[key] = .some(kv)
                 events.append(WatchEvent(type: .put, kv: kv, prevKV: nil))
                 results.append(.success(kv))
@@ -211,7 +219,7 @@ public actor MVCCStore: Store {
                     continue
                 }
                 rev += 1
-                let kv = KeyValue(key: key, value: value(rev), createRevision: current.createRevision, modRevision: rev)
+                let kv = KeyValue(key: key, value: Self.exactSize(value(rev)), createRevision: current.createRevision, modRevision: rev)
                 overlay[key] = .some(kv)
                 events.append(WatchEvent(type: .put, kv: kv, prevKV: current))
                 results.append(.success(kv))

@@ -84,7 +84,8 @@ struct ServerCommand: AsyncParsableCommand {
             },
             logger: logger)
         let group = ServiceGroup(
-            configuration: .init(services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: [.init(service: app), .init(service: WatchCloser(handler: handler))],
+                                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await store.closeWatches()
     }
@@ -104,8 +105,7 @@ struct WatchCacheService: Service {
                 try await handler.bootstrap(servicePort: servicePort)
                 // Expired Events are swept once a minute.
                 group.addTask {
-                    while !Task.isCancelled {
-                        try await Task.sleep(for: .seconds(60))
+                    while (try? await Task.sleep(for: .seconds(60))) != nil {
                         await handler.expireEvents(olderThan: eventTTL)
                     }
                 }
@@ -148,6 +148,17 @@ enum Files {
     }
 }
 
+/// Closes every watch as soon as shutdown begins. Services stop in reverse order, so this
+/// one, listed last, acts before the HTTP server starts waiting for open responses.
+struct WatchCloser: Service {
+    let handler: APIHandler
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await handler.closeWatches()
+    }
+}
+
 /// Returns freed heap memory to the system every few seconds. glibc keeps what a burst
 /// of requests freed (in every thread's arena) for reuse, so without this the server's
 /// RSS stays at its peak rather than following what it holds, as Go's scavenger does.
@@ -155,9 +166,8 @@ struct MemoryTrimService: Service {
     let logger: Logger
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await Task.sleep(for: .seconds(5))
+        await cancelWhenGracefulShutdown {
+            while (try? await Task.sleep(for: .seconds(5))) != nil {
                 let start = ContinuousClock.now
                 malloc_trim(0)
                 logger.trace("heap trimmed", metadata: ["duration": "\(ContinuousClock.now - start)"])

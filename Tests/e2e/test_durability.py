@@ -3,9 +3,11 @@ several threads, the server is killed mid-burst, restarted on the same data dire
 and every write that got a 201 must be there."""
 
 import signal
+import subprocess
 import threading
+import time
 
-from conftest import Server
+from conftest import Server, default_kubectl
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
@@ -57,5 +59,22 @@ def test_acknowledged_writes_survive_kill_9():
         cm = core.create_namespaced_config_map("default", client.V1ConfigMap(metadata=client.V1ObjectMeta(name="after")))
         assert int(cm.metadata.resource_version) > 0
         api.close()
+    finally:
+        server.cleanup()
+
+
+def test_sigterm_ends_open_watches_and_exits_cleanly():
+    """Graceful shutdown closes watches first: the HTTP server, which waits for open
+    responses, would otherwise wait for every watch's own timeout."""
+    server = Server().start()
+    try:
+        watch = subprocess.Popen([default_kubectl(), "--kubeconfig", server.kubeconfig, "get", "configmaps", "-A", "-w",
+                                  "--request-timeout=0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1)
+        assert watch.poll() is None, watch.stderr.read()
+        server.proc.send_signal(signal.SIGTERM)
+        # Far below the watch's server-side timeout (30-60 minutes).
+        assert server.proc.wait(timeout=60) == 0, server.read_log()
+        watch.wait(timeout=60)
     finally:
         server.cleanup()
