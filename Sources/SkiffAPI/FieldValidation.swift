@@ -9,14 +9,34 @@ public struct SchemaCheck: Sendable {
     public var missingRequired: [String] = []
 
     public init(_ object: JSON, type: String, schema: APISchema) {
-        walk(object, .ref(type), path: "", schema: schema, owner: type)
+        walk(object, .ref(type), schema: schema, owner: type)
     }
 
-    private mutating func walk(_ value: JSON, _ type: APISchema.FieldType, path: String, schema: APISchema, owner: String) {
+    /// Where the walk is; turned into a path string only when something is reported, so
+    /// a valid object costs no string building.
+    private enum Step {
+        case field(String), index(Int), key(String)
+    }
+
+    private var steps: [Step] = []
+
+    private var path: String {
+        var out = ""
+        for step in steps {
+            switch step {
+            case .field(let name): out += out.isEmpty ? name : "." + name
+            case .index(let i): out += "[\(i)]"
+            case .key(let k): out += "[\(k)]"
+            }
+        }
+        return out
+    }
+
+    private mutating func walk(_ value: JSON, _ type: APISchema.FieldType, schema: APISchema, owner: String) {
         if value.isNull { return }
         switch type {
         case .string, .bytes, .duration, .time, .microTime:
-            if value.stringValue == nil { typeError(value, "string", path, owner) }
+            if value.stringValue == nil { typeError(value, "string", owner) }
         case .quantity:
             do {
                 _ = try Quantity(json: value)
@@ -24,41 +44,50 @@ public struct SchemaCheck: Sendable {
                 typeErrors.append("quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")
             }
         case .int32, .int64:
-            guard case .number(let n) = value, n.int64 != nil else { return typeError(value, type == .int32 ? "int32" : "int64", path, owner) }
+            guard case .number(let n) = value, n.int64 != nil else { return typeError(value, type == .int32 ? "int32" : "int64", owner) }
         case .double:
-            if value.doubleValue == nil { typeError(value, "float64", path, owner) }
+            if value.doubleValue == nil { typeError(value, "float64", owner) }
         case .bool:
-            if value.boolValue == nil { typeError(value, "bool", path, owner) }
+            if value.boolValue == nil { typeError(value, "bool", owner) }
         case .intOrString:
-            if value.stringValue == nil, value.int64Value == nil { typeError(value, "intstr.IntOrString", path, owner) }
+            if value.stringValue == nil, value.int64Value == nil { typeError(value, "intstr.IntOrString", owner) }
         case .any:
             return
         case .array(let element):
-            guard let items = value.arrayValue else { return typeError(value, "array", path, owner) }
+            guard let items = value.arrayValue else { return typeError(value, "array", owner) }
             for (i, item) in items.enumerated() {
-                walk(item, element, path: "\(path)[\(i)]", schema: schema, owner: owner)
+                steps.append(.index(i))
+                walk(item, element, schema: schema, owner: owner)
+                steps.removeLast()
             }
         case .map(let element):
-            guard let o = value.objectValue else { return typeError(value, "map", path, owner) }
-            for (k, v) in o { walk(v, element, path: "\(path)[\(k)]", schema: schema, owner: owner) }
+            guard let o = value.objectValue else { return typeError(value, "map", owner) }
+            for (k, v) in o {
+                steps.append(.key(k))
+                walk(v, element, schema: schema, owner: owner)
+                steps.removeLast()
+            }
         case .ref(let name):
             guard let def = schema[type: name] else { return }
-            guard let o = value.objectValue else { return typeError(value, "object", path, name) }
+            guard let o = value.objectValue else { return typeError(value, "object", name) }
             for (key, v) in o {
-                let childPath = path.isEmpty ? key : "\(path).\(key)"
-                guard let field = def.field(key) else {
-                    unknownFields.append(childPath)
-                    continue
+                steps.append(.field(key))
+                if let field = def.field(key) {
+                    walk(v, field.type, schema: schema, owner: name)
+                } else {
+                    unknownFields.append(path)
                 }
-                walk(v, field.type, path: childPath, schema: schema, owner: name)
+                steps.removeLast()
             }
             for field in def.fields where field.required && o[field.name] == nil {
-                missingRequired.append(path.isEmpty ? field.name : "\(path).\(field.name)")
+                steps.append(.field(field.name))
+                missingRequired.append(path)
+                steps.removeLast()
             }
         }
     }
 
-    private mutating func typeError(_ value: JSON, _ expected: String, _ path: String, _ owner: String) {
+    private mutating func typeError(_ value: JSON, _ expected: String, _ owner: String) {
         let structName = owner.split(separator: ".").last.map(String.init) ?? owner
         typeErrors.append("json: cannot unmarshal \(value.typeName) into Go struct field \(structName).\(path) of type \(expected)")
     }
