@@ -73,6 +73,31 @@ let widgetCRD = """
         #expect(await s.request("GET", "/apis/example.com/v1/namespaces/default/widgets").json["items"]?.arrayValue?.isEmpty == true)
     }
 
+    @Test func versionsAreServedWithConversionNone() async throws {
+        let s = try await TestServer.start()
+        defer { s.stop() }
+        let schema = #"{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}"#
+        _ = try await s.create("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", """
+            {"metadata":{"name":"gadgets.example.com"},"spec":{"group":"example.com","scope":"Namespaced",
+             "names":{"plural":"gadgets","kind":"Gadget"},
+             "versions":[{"name":"v1beta1","served":true,"storage":false,"schema":\(schema)},
+                         {"name":"v1","served":true,"storage":true,"schema":\(schema)}]}}
+            """)
+        let created = try await s.create("/apis/example.com/v1beta1/namespaces/default/gadgets",
+                                         #"{"apiVersion":"example.com/v1beta1","kind":"Gadget","metadata":{"name":"g"},"spec":{"n":1}}"#)
+        #expect(created["apiVersion"] == "example.com/v1beta1")
+        let asV1 = await s.request("GET", "/apis/example.com/v1/namespaces/default/gadgets/g")
+        #expect(asV1.json["apiVersion"] == "example.com/v1")
+        #expect(asV1.json[path: ["spec", "n"]] == 1)
+        let list = await s.request("GET", "/apis/example.com/v1beta1/namespaces/default/gadgets")
+        #expect(list.json["items"]?.arrayValue?.first?["apiVersion"] == "example.com/v1beta1")
+        let update = await s.request("PATCH", "/apis/example.com/v1/namespaces/default/gadgets/g", #"{"spec":{"n":2}}"#)
+        #expect(update.json["apiVersion"] == "example.com/v1")
+        let again = await s.request("GET", "/apis/example.com/v1beta1/namespaces/default/gadgets/g")
+        #expect(again.json["apiVersion"] == "example.com/v1beta1")
+        #expect(again.json[path: ["spec", "n"]] == 2)
+    }
+
     @Test func invalidDefinitionsAreRejected() async throws {
         let s = try await TestServer.start()
         defer { s.stop() }

@@ -76,7 +76,9 @@ enum CustomResources {
         else { return [] }
         let names = crd[path: ["spec", "names"]] ?? [:]
         let namespaced = crd[path: ["spec", "scope"]]?.stringValue != "Cluster"
-        return (crd[path: ["spec", "versions"]]?.arrayValue ?? []).compactMap { v -> ResourceInfo? in
+        let versions = crd[path: ["spec", "versions"]]?.arrayValue ?? []
+        let storageVersion = versions.first { $0["storage"]?.boolValue == true }?["name"]?.stringValue
+        return versions.compactMap { v -> ResourceInfo? in
             guard v["served"]?.boolValue == true, let version = v["name"]?.stringValue else { return nil }
             var subs: [SubresourceInfo] = []
             var scale: ScaleInfo?
@@ -97,14 +99,32 @@ enum CustomResources {
             strategy.validate = { o, _ in schema.map { StructuralSchema.validate(o, $0) } ?? [] }
             strategy.prune = { o in if let schema { StructuralSchema.prune(&o, schema) } }
             if let schema { strategy.unknownFields = { StructuralSchema.unknownFields($0, schema) } }
-            return ResourceInfo(
+            var info = ResourceInfo(
                 group: group, version: version, kind: kind, resource: plural,
                 singular: names["singular"]?.stringValue ?? kind.lowercased(),
                 shortNames: names["shortNames"]?.arrayValue?.compactMap(\.stringValue) ?? [],
                 categories: names["categories"]?.arrayValue?.compactMap(\.stringValue) ?? [],
                 namespaced: namespaced, subresources: subs, schemaType: nil,
                 storagePrefix: "/registry/\(group)/\(plural)/", scale: scale, strategy: strategy)
+            if versions.count > 1, let storageVersion {
+                info.conversion = noneConversion(served: "\(group)/\(version)", stored: "\(group)/\(storageVersion)")
+            }
+            return info
         }
+    }
+
+    /// Conversion strategy None, upstream's default: the versions differ only in apiVersion.
+    /// Objects are stored in the storage version and shown in the version asked for.
+    static func noneConversion(served: String, stored: String) -> StorageConversion {
+        StorageConversion(fromStorage: { o in
+            var o = o
+            o.apiVersion = served
+            return o
+        }, toStorage: { o in
+            var o = o
+            o.apiVersion = stored
+            return o
+        })
     }
 
     /// The version the CRD prefers: the storage version if served, else the first served.
