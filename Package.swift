@@ -40,6 +40,26 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Clients of the API (client-go's role): dynamic client, informers, work queue.
+        .target(
+            name: "SkiffClient",
+            dependencies: [
+                "SkiffCore",
+                "SkiffAPI",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The controller manager: controllers that drive actual state to desired state.
+        .target(
+            name: "SkiffControllers",
+            dependencies: [
+                "SkiffCore",
+                "SkiffAPI",
+                "SkiffClient",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The Kubernetes REST API over the store: registry, handlers, watch cache, discovery.
         .target(
             name: "SkiffAPIServer",
@@ -47,6 +67,7 @@ let package = Package(
                 "SkiffCore",
                 "SkiffAPI",
                 "SkiffStore",
+                "SkiffClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -70,6 +91,8 @@ let package = Package(
                 "SkiffCore",
                 "SkiffStore",
                 "SkiffAPIServer",
+                "SkiffClient",
+                "SkiffControllers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -91,6 +114,8 @@ let package = Package(
         .testTarget(name: "SkiffCoreTests", dependencies: ["SkiffCore"]),
         .testTarget(name: "SkiffAPITests", dependencies: ["SkiffAPI"], exclude: ["Fixtures"]),
         .testTarget(name: "SkiffStoreTests", dependencies: ["SkiffStore"]),
+        .testTarget(name: "SkiffClientTests", dependencies: ["SkiffClient"]),
+        .testTarget(name: "SkiffControllersTests", dependencies: ["SkiffControllers", "SkiffClient", "SkiffAPIServer", "SkiffStore"]),
         .testTarget(
             name: "SkiffAPIServerTests",
             dependencies: [

@@ -4,6 +4,8 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import SkiffAPIServer
+import SkiffClient
+import SkiffControllers
 import SkiffStore
 
 /// `skiff server`: the control plane — API server and its store.
@@ -78,7 +80,8 @@ struct ServerCommand: AsyncParsableCommand {
         let app = try APIServerApp.make(
             handler: handler, host: bindAddress, port: port, tls: tls,
             authenticator: Authenticator(tokens: [token: "system:skiff-agent"], insecure: insecureHTTP, serviceAccounts: serviceAccounts),
-            services: [WatchCacheService(handler: handler, servicePort: port, eventTTL: ttl), MemoryTrimService(logger: logger)],
+            services: [WatchCacheService(handler: handler, servicePort: port, eventTTL: ttl), ControllerManagerService(handler: handler),
+                       MemoryTrimService(logger: logger)],
             onServerRunning: { _ in
                 logger.info("API server listening", metadata: ["url": "\(scheme)://\(bindAddress):\(port)", "kubeconfig": "\(dataDir)/kubeconfig.yaml"])
             },
@@ -145,6 +148,19 @@ enum Files {
         try content.write(toFile: tmp, atomically: false, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: tmp)
         if rename(tmp, path) != 0 { throw CocoaError(.fileWriteUnknown) }
+    }
+}
+
+/// The controller manager, in process: its clients reach the API through the handler.
+struct ControllerManagerService: Service {
+    let handler: APIHandler
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await handler.waitUntilReady()
+            let client = Client(transport: InProcessTransport(handler: handler, user: "system:kube-controller-manager"))
+            await ControllerManager(client: client).run()
+        }
     }
 }
 

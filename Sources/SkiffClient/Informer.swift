@@ -1,0 +1,233 @@
+import Logging
+import SkiffAPI
+import SkiffCore
+import Synchronization
+
+/// An object's cache key, as client-go's MetaNamespaceKeyFunc: "namespace/name", or
+/// "name" for cluster-scoped objects.
+public func objectKey(_ o: JSON) -> String {
+    if let ns = o.namespace, !ns.isEmpty { return "\(ns)/\(o.name ?? "")" }
+    return o.name ?? ""
+}
+
+/// Splits a key back into namespace and name.
+public func splitKey(_ key: String) -> (namespace: String?, name: String) {
+    guard let slash = key.firstIndex(of: "/") else { return (nil, key) }
+    return (String(key[..<slash]), String(key[key.index(after: slash)...]))
+}
+
+/// An informer's local copy of one resource, indexed by namespace and by any index a
+/// controller adds (pods by node, objects by owner). Reads never touch the API.
+public final class Indexer: Sendable {
+    public typealias IndexFunc = @Sendable (JSON) -> [String]
+
+    private struct State {
+        var objects: [String: JSON] = [:]
+        var indexFuncs: [String: IndexFunc] = [:]
+        /// index name → index value → keys
+        var indexes: [String: [String: Set<String>]] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// Adds an index; must be called before the informer starts.
+    public func addIndex(_ name: String, _ f: @escaping IndexFunc) {
+        state.withLock { $0.indexFuncs[name] = f }
+    }
+
+    public func get(_ key: String) -> JSON? { state.withLock { $0.objects[key] } }
+
+    public func list(namespace: String? = nil) -> [JSON] {
+        guard let namespace else { return state.withLock { Array($0.objects.values) } }
+        return byIndex(Self.namespaceIndex, namespace)
+    }
+
+    public func byIndex(_ index: String, _ value: String) -> [JSON] {
+        state.withLock { s in (s.indexes[index]?[value] ?? []).compactMap { s.objects[$0] } }
+    }
+
+    public var count: Int { state.withLock { $0.objects.count } }
+
+    static let namespaceIndex = "namespace"
+
+    /// Stores `object` under `key` (nil removes it) and returns what was there.
+    @discardableResult
+    func set(_ key: String, _ object: JSON?) -> JSON? {
+        state.withLock { s in
+            let old = s.objects[key]
+            if let old { Self.unindex(&s, key, old) }
+            s.objects[key] = object
+            if let object { Self.index(&s, key, object) }
+            return old
+        }
+    }
+
+    var keys: [String] { state.withLock { Array($0.objects.keys) } }
+
+    private static func values(_ s: State, _ o: JSON) -> [(String, String)] {
+        var out = [(namespaceIndex, o.namespace ?? "")]
+        for (name, f) in s.indexFuncs { for v in f(o) { out.append((name, v)) } }
+        return out
+    }
+
+    private static func index(_ s: inout State, _ key: String, _ o: JSON) {
+        for (name, v) in values(s, o) { s.indexes[name, default: [:]][v, default: []].insert(key) }
+    }
+
+    private static func unindex(_ s: inout State, _ key: String, _ o: JSON) {
+        for (name, v) in values(s, o) {
+            s.indexes[name]?[v]?.remove(key)
+            if s.indexes[name]?[v]?.isEmpty == true { s.indexes[name]?[v] = nil }
+        }
+    }
+}
+
+/// What an informer tells its handlers.
+public enum InformerEvent: Sendable {
+    case added(JSON)
+    case updated(old: JSON, new: JSON)
+    case deleted(JSON)
+}
+
+/// List, then watch, one resource, keeping an Indexer current and telling handlers of
+/// every change, as client-go's informer: a watch that ends is resumed from the last
+/// revision seen (bookmarks included), and only a 410 (revision compacted) lists again.
+public final class Informer: Sendable {
+    public let resource: Resource
+    public let indexer = Indexer()
+    let client: Client
+    let namespace: String?
+    let fieldSelector: String?
+    private let handlers = Mutex<[@Sendable (InformerEvent) -> Void]>([])
+    private let synced = Mutex(false)
+    private let logger: Logger
+
+    public init(client: Client, resource: Resource, namespace: String? = nil, fieldSelector: String? = nil) {
+        self.client = client
+        self.resource = resource
+        self.namespace = namespace
+        self.fieldSelector = fieldSelector
+        logger = Logger(label: "skiff.informer.\(resource)")
+    }
+
+    /// Handlers run on the informer's task and must not block: they enqueue keys.
+    public func addHandler(_ handler: @escaping @Sendable (InformerEvent) -> Void) {
+        handlers.withLock { $0.append(handler) }
+    }
+
+    public var hasSynced: Bool { synced.withLock { $0 } }
+
+    /// Returns once the first list is in the cache (or the task is cancelled).
+    public func waitForSync() async {
+        while !hasSynced, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
+    }
+
+    private func notify(_ e: InformerEvent) {
+        for h in handlers.withLock({ $0 }) { h(e) }
+    }
+
+    /// Runs until the task is cancelled.
+    public func run() async {
+        var resourceVersion: String?
+        var failures = 0
+        while !Task.isCancelled {
+            do {
+                if resourceVersion == nil { resourceVersion = try await relist() }
+                let events = try await client.watch(resource, namespace: namespace, resourceVersion: resourceVersion ?? "",
+                                                    fieldSelector: fieldSelector, timeoutSeconds: Int.random(in: 300...600))
+                failures = 0
+                for try await e in events {
+                    if e.type == .error {
+                        if e.object["code"]?.intValue == 410 { resourceVersion = nil }
+                        break
+                    }
+                    if let rv = e.object.resourceVersion { resourceVersion = rv }
+                    apply(e)
+                }
+            } catch {
+                if Task.isCancelled { return }
+                failures += 1
+                if let e = error as? ClientError, e.isGone { resourceVersion = nil }
+                logger.debug("list/watch failed; retrying", metadata: ["error": "\(error)"])
+                // Back off 0.1 s doubling to 5 s, as the reflector does after errors.
+                try? await Task.sleep(for: .milliseconds(min(5000, 100 << min(failures, 6))))
+            }
+        }
+    }
+
+    /// Lists everything and brings the cache to it, telling handlers what changed.
+    private func relist() async throws -> String {
+        var items: [JSON] = []
+        var token: String?
+        var rv = ""
+        repeat {
+            let page = try await client.list(resource, namespace: namespace, fieldSelector: fieldSelector, limit: 500, continue: token)
+            items += page.items
+            token = page.continueToken
+            rv = page.resourceVersion
+        } while token != nil
+        var seen = Set<String>()
+        for o in items {
+            let key = objectKey(o)
+            seen.insert(key)
+            if let old = indexer.set(key, o) {
+                if old.resourceVersion != o.resourceVersion { notify(.updated(old: old, new: o)) }
+            } else {
+                notify(.added(o))
+            }
+        }
+        for key in indexer.keys where !seen.contains(key) {
+            if let old = indexer.set(key, nil) { notify(.deleted(old)) }
+        }
+        synced.withLock { $0 = true }
+        return rv
+    }
+
+    private func apply(_ e: WatchEvent) {
+        let key = objectKey(e.object)
+        switch e.type {
+        case .added, .modified:
+            if let old = indexer.set(key, e.object) {
+                notify(.updated(old: old, new: e.object))
+            } else {
+                notify(.added(e.object))
+            }
+        case .deleted:
+            indexer.set(key, nil)
+            notify(.deleted(e.object))
+        case .bookmark, .error:
+            break
+        }
+    }
+}
+
+/// One informer per resource, shared by every controller that watches it.
+public final class InformerFactory: Sendable {
+    public let client: Client
+    private let informers = Mutex<[Resource: Informer]>([:])
+
+    public init(client: Client) { self.client = client }
+
+    public func informer(_ r: Resource) -> Informer {
+        informers.withLock { all in
+            if let i = all[r] { return i }
+            let i = Informer(client: client, resource: r)
+            all[r] = i
+            return i
+        }
+    }
+
+    /// Runs every informer asked for so far, until cancelled.
+    public func run() async {
+        let all = informers.withLock { Array($0.values) }
+        await withTaskGroup(of: Void.self) { group in
+            for i in all { group.addTask { await i.run() } }
+        }
+    }
+
+    public func waitForSync() async {
+        for i in informers.withLock({ Array($0.values) }) { await i.waitForSync() }
+    }
+}

@@ -1,0 +1,59 @@
+import Logging
+import SkiffClient
+
+/// A controller as upstream writes them: informer handlers only enqueue keys; workers
+/// take keys from a work queue and call a level-triggered `sync(key:)`.
+public protocol Controller: Sendable {
+    var name: String { get }
+    var queue: WorkQueue { get }
+    /// Brings the object named by `key` to its desired state; throwing retries it later.
+    func sync(key: String) async throws
+}
+
+extension Controller {
+    /// Runs `workers` workers until cancelled. A failed key comes back after its back-off;
+    /// a key that succeeds starts its back-off over.
+    public func run(workers: Int) async {
+        let logger = Logger(label: "skiff.controller.\(name)")
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await queue.run() }
+            for _ in 0..<workers {
+                group.addTask {
+                    while let key = await queue.get() {
+                        do {
+                            try await sync(key: key)
+                            queue.forget(key)
+                        } catch {
+                            logger.debug("sync failed; retrying", metadata: ["key": "\(key)", "error": "\(error)"])
+                            queue.addRateLimited(key)
+                        }
+                        queue.done(key)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// kube-controller-manager's role: the controllers, sharing one set of informers, run
+/// until cancelled.
+public struct ControllerManager: Sendable {
+    let factory: InformerFactory
+    let controllers: [any Controller]
+
+    public init(client: Client) {
+        factory = InformerFactory(client: client)
+        controllers = [
+            ReplicaSetController(factory: factory),
+            NamespaceController(factory: factory),
+        ]
+    }
+
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await factory.run() }
+            await factory.waitForSync()
+            for c in controllers { group.addTask { await c.run(workers: 4) } }
+        }
+    }
+}
