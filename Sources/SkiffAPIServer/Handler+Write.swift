@@ -275,6 +275,13 @@ extension APIHandler {
         next.kind = r.kind
         next.apiVersion = r.apiVersion
         if r.namespaced { next.namespace = current.namespace } else { next.namespace = nil }
+        // A uid in the update is a precondition (the garbage collector's patches rely on it).
+        if let uid = input.uid, !uid.isEmpty, uid != current.uid {
+            let name = current.name ?? ""
+            throw .conflict(r.resource, name, group: r.group,
+                            "StorageError: invalid object, Code: 4, Key: \(r.key(namespace: current.namespace, name: name)), ResourceVersion: 0, "
+                                + "AdditionalErrorMsg: Precondition failed: UID in precondition: \(uid), UID in object meta: \(current.uid ?? "")")
+        }
         next.uid = current.uid
         next.creationTimestamp = current.creationTimestamp
         next.deletionTimestamp = current.deletionTimestamp

@@ -203,27 +203,37 @@ public final class Informer: Sendable {
     }
 }
 
-/// One informer per resource, shared by every controller that watches it.
+/// One informer per resource, shared by every controller that watches it. Informers
+/// asked for while the factory runs start at once (the garbage collector adds resources
+/// as discovery finds them).
 public final class InformerFactory: Sendable {
     public let client: Client
     private let informers = Mutex<[Resource: Informer]>([:])
+    private let added: AsyncStream<Informer>
+    private let addedContinuation: AsyncStream<Informer>.Continuation
 
-    public init(client: Client) { self.client = client }
-
-    public func informer(_ r: Resource) -> Informer {
-        informers.withLock { all in
-            if let i = all[r] { return i }
-            let i = Informer(client: client, resource: r)
-            all[r] = i
-            return i
-        }
+    public init(client: Client) {
+        self.client = client
+        (added, addedContinuation) = AsyncStream.makeStream()
     }
 
-    /// Runs every informer asked for so far, until cancelled.
+    public func informer(_ r: Resource) -> Informer {
+        let (informer, isNew) = informers.withLock { all -> (Informer, Bool) in
+            if let i = all[r] { return (i, false) }
+            let i = Informer(client: client, resource: r)
+            all[r] = i
+            return (i, true)
+        }
+        if isNew { addedContinuation.yield(informer) }
+        return informer
+    }
+
+    /// Runs every informer, those asked for later included, until cancelled.
     public func run() async {
-        let all = informers.withLock { Array($0.values) }
         await withTaskGroup(of: Void.self) { group in
-            for i in all { group.addTask { await i.run() } }
+            // Iterating ends when the task is cancelled.
+            for await i in added { group.addTask { await i.run() } }
+            group.cancelAll()
         }
     }
 

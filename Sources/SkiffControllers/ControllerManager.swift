@@ -40,18 +40,22 @@ extension Controller {
 public struct ControllerManager: Sendable {
     let factory: InformerFactory
     let controllers: [any Controller]
+    let garbageCollector: GarbageCollector
 
     public init(client: Client) {
         factory = InformerFactory(client: client)
+        garbageCollector = GarbageCollector(factory: factory)
         controllers = [
             ReplicaSetController(factory: factory),
             NamespaceController(factory: factory),
+            garbageCollector,
         ]
     }
 
     public func run() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await factory.run() }
+            group.addTask { await garbageCollector.discover() }
             await factory.waitForSync()
             for c in controllers { group.addTask { await c.run(workers: 4) } }
         }

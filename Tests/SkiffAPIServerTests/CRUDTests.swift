@@ -1,3 +1,4 @@
+import SkiffAPI
 import SkiffAPIServer
 import SkiffCore
 import Testing
@@ -262,5 +263,22 @@ import Testing
         #expect(missing.status == 404)
         let short = await s.request("POST", "/api/v1/namespaces/default/serviceaccounts/robot/token", #"{"spec":{"expirationSeconds":10}}"#)
         #expect(short.status == 422)
+    }
+}
+
+@Suite struct UIDPreconditionTests {
+    @Test func aUIDInAnUpdateOrPatchIsAPrecondition() async throws {
+        let s = try await TestServer.start()
+        defer { s.stop() }
+        let cm = try await s.create("/api/v1/namespaces/default/configmaps", #"{"metadata":{"name":"c"},"data":{"a":"1"}}"#)
+        let same = await s.request("PATCH", "/api/v1/namespaces/default/configmaps/c",
+                                   #"{"metadata":{"uid":"\#(cm.uid ?? "")"},"data":{"a":"2"}}"#)
+        #expect(same.status == 200)
+        let other = await s.request("PATCH", "/api/v1/namespaces/default/configmaps/c", #"{"metadata":{"uid":"not-it"},"data":{"a":"3"}}"#)
+        #expect(other.status == 409)
+        #expect(other.json["reason"] == "Conflict")
+        #expect(other.json["message"]?.stringValue?.contains("Precondition failed: UID in precondition: not-it, UID in object meta: \(cm.uid ?? "")") == true)
+        let now = await s.request("GET", "/api/v1/namespaces/default/configmaps/c")
+        #expect(now.json[path: ["data", "a"]] == "2")
     }
 }
