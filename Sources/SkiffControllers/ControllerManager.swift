@@ -47,6 +47,7 @@ public struct ControllerManager: Sendable {
         garbageCollector = GarbageCollector(factory: factory)
         controllers = [
             ReplicaSetController(factory: factory),
+            DeploymentController(factory: factory),
             NamespaceController(factory: factory),
             garbageCollector,
         ]

@@ -49,7 +49,7 @@ let replicaSetJSON: JSON = [
             try await eventually("status.replicas 3") {
                 let now = try await c.client.get(.replicaSets, namespace: "default", "web")
                 return now[path: ["status", "replicas"]] == 3 && now[path: ["status", "fullyLabeledReplicas"]] == 3
-                    && now[path: ["status", "observedGeneration"]] == 1 && now[path: ["status", "readyReplicas"]] == 0
+                    && now[path: ["status", "observedGeneration"]] == 1 && now[path: ["status", "readyReplicas"]] == JSON?.none
             }
         }
     }

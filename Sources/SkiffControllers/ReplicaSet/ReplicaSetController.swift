@@ -177,6 +177,9 @@ public final class ReplicaSetController: Controller {
         status["readyReplicas"] = .number(JSONNumber(active.filter(isReady).count))
         status["availableReplicas"] = .number(JSONNumber(active.filter { isAvailable($0, minReadySeconds: minReady, now: now) }.count))
         if let generation = rs.generation { status["observedGeneration"] = .number(JSONNumber(generation)) }
+        for key in ["fullyLabeledReplicas", "readyReplicas", "availableReplicas"] where status[key] == 0 {
+            status[key] = nil  // omitempty, as upstream serializes them
+        }
         guard JSON.object(status) != rs["status"] else { return }
         var next = rs
         next["status"] = .object(status)
