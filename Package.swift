@@ -60,6 +60,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The scheduler: queue, cache of nodes, filter and score plugins, binding.
+        .target(
+            name: "SkiffScheduler",
+            dependencies: [
+                "SkiffCore",
+                "SkiffAPI",
+                "SkiffClient",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The Kubernetes REST API over the store: registry, handlers, watch cache, discovery.
         .target(
             name: "SkiffAPIServer",
@@ -93,6 +104,7 @@ let package = Package(
                 "SkiffAPIServer",
                 "SkiffClient",
                 "SkiffControllers",
+                "SkiffScheduler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -116,6 +128,7 @@ let package = Package(
         .testTarget(name: "SkiffStoreTests", dependencies: ["SkiffStore"]),
         .testTarget(name: "SkiffClientTests", dependencies: ["SkiffClient"]),
         .testTarget(name: "SkiffControllersTests", dependencies: ["SkiffControllers", "SkiffClient", "SkiffAPIServer", "SkiffStore"]),
+        .testTarget(name: "SkiffSchedulerTests", dependencies: ["SkiffScheduler", "SkiffClient", "SkiffAPIServer", "SkiffStore"]),
         .testTarget(
             name: "SkiffAPIServerTests",
             dependencies: [

@@ -42,8 +42,10 @@ public struct ControllerManager: Sendable {
     let controllers: [any Controller]
     let garbageCollector: GarbageCollector
 
-    public init(client: Client) {
-        factory = InformerFactory(client: client)
+    /// The controllers, with informers from `factory` (shared with the scheduler); the
+    /// caller runs the factory.
+    public init(factory: InformerFactory) {
+        self.factory = factory
         garbageCollector = GarbageCollector(factory: factory)
         controllers = [
             ReplicaSetController(factory: factory),
@@ -55,7 +57,6 @@ public struct ControllerManager: Sendable {
 
     public func run() async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await factory.run() }
             group.addTask { await garbageCollector.discover() }
             await factory.waitForSync()
             for c in controllers { group.addTask { await c.run(workers: 4) } }

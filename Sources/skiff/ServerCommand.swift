@@ -6,6 +6,7 @@ import ServiceLifecycle
 import SkiffAPIServer
 import SkiffClient
 import SkiffControllers
+import SkiffScheduler
 import SkiffStore
 
 /// `skiff server`: the control plane — API server and its store.
@@ -151,7 +152,8 @@ enum Files {
     }
 }
 
-/// The controller manager, in process: its clients reach the API through the handler.
+/// The controller manager and the scheduler, in process: their clients reach the API
+/// through the handler.
 struct ControllerManagerService: Service {
     let handler: APIHandler
 
@@ -159,7 +161,18 @@ struct ControllerManagerService: Service {
         await cancelWhenGracefulShutdown {
             await handler.waitUntilReady()
             let client = Client(transport: InProcessTransport(handler: handler, user: "system:kube-controller-manager"))
-            await ControllerManager(client: client).run()
+            // One set of informers for the controllers and the scheduler.
+            let factory = InformerFactory(client: client)
+            let controllers = ControllerManager(factory: factory)
+            let scheduler = Scheduler(factory: factory)
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await factory.run() }
+                group.addTask { await controllers.run() }
+                group.addTask {
+                    await factory.waitForSync()
+                    await scheduler.run()
+                }
+            }
         }
     }
 }

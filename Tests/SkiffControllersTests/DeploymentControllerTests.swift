@@ -20,7 +20,7 @@ func deploymentJSON(image: String = "nginx:1", strategy: JSON? = nil) -> JSON {
     func withControllers(kubelet: Bool = true, _ body: (Cluster) async throws -> Void) async throws {
         let c = try await Cluster.start()
         defer { c.stop() }
-        let run = Task { await ControllerManager(client: c.client).run() }
+        let run = Task { await runControllerManager(c.client) }
         defer { run.cancel() }
         let pods = Task { if kubelet { await readyAllPods(c.client) } }
         defer { pods.cancel() }

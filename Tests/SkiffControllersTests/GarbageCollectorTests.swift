@@ -9,7 +9,7 @@ import Testing
     func withControllers(_ body: (Cluster) async throws -> Void) async throws {
         let c = try await Cluster.start()
         defer { c.stop() }
-        let run = Task { await ControllerManager(client: c.client).run() }
+        let run = Task { await runControllerManager(c.client) }
         defer { run.cancel() }
         try await body(c)
     }

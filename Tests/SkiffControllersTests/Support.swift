@@ -44,3 +44,13 @@ func readyAllPods(_ client: Client) async {
         try? await Task.sleep(for: .milliseconds(10))
     }
 }
+
+/// The controller manager with its informers, as the server runs it.
+func runControllerManager(_ client: Client) async {
+    let factory = InformerFactory(client: client)
+    let manager = ControllerManager(factory: factory)
+    await withTaskGroup(of: Void.self) { group in
+        group.addTask { await factory.run() }
+        group.addTask { await manager.run() }
+    }
+}

@@ -1,0 +1,276 @@
+import Logging
+import SkiffAPI
+import SkiffClient
+import SkiffCore
+import Synchronization
+
+/// kube-scheduler's role: takes pending pods for `default-scheduler` one at a time (by
+/// priority), filters the nodes they fit on, scores those, assumes the pod onto the best
+/// node in its own cache (so the next pod already sees it there) and binds it through
+/// pods/binding while the next pod is being scheduled. It never reads the API in the
+/// loop: nodes and pods come from informers.
+public final class Scheduler: Sendable {
+    public static let defaultName = "default-scheduler"
+    let client: Client
+    let pods: Informer
+    let nodes: Informer
+    let filters: [any FilterPlugin] = [NodeUnschedulable(), NodeName(), TaintToleration(), NodeAffinity(), NodePorts(), NodeResourcesFit()]
+    let scorers: [any ScorePlugin] = [TaintToleration(), NodeAffinity(), NodeResourcesFit(), NodeResourcesBalancedAllocation()]
+    let logger = Logger(label: "skiff.scheduler")
+
+    struct State {
+        var queue = SchedulingQueue()
+        var nodes: [String: NodeInfo] = [:]
+        var nodeOrder: [String] = []
+        /// Pods placed by this scheduler whose binding the informer has not shown yet.
+        var assumed: [String: String] = [:]
+        var nextStart = 0
+        /// The loop, waiting for a pod.
+        var waiter: CheckedContinuation<Void, Never>?
+
+        mutating func takeWaiter() -> CheckedContinuation<Void, Never>? {
+            defer { waiter = nil }
+            return waiter
+        }
+    }
+
+    let state = Mutex(State())
+
+    public init(factory: InformerFactory) {
+        client = factory.client
+        pods = factory.informer(.pods)
+        nodes = factory.informer(.nodes)
+        pods.addHandler { [weak self] e in self?.podEvent(e) }
+        nodes.addHandler { [weak self] e in self?.nodeEvent(e) }
+    }
+
+    // MARK: - Events
+
+    func isPending(_ pod: JSON) -> Bool {
+        (pod[path: ["spec", "nodeName"]]?.stringValue ?? "").isEmpty && pod.deletionTimestamp == nil
+            && (pod[path: ["spec", "schedulerName"]]?.stringValue ?? Self.defaultName) == Self.defaultName
+            && !["Succeeded", "Failed"].contains(pod[path: ["status", "phase"]]?.stringValue ?? "")
+    }
+
+    func podEvent(_ e: InformerEvent) {
+        let now = ContinuousClock.now
+        let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            switch e {
+            case .added(let pod), .updated(_, let pod):
+                let info = PodInfo(pod)
+                if let node = pod[path: ["spec", "nodeName"]]?.stringValue, !node.isEmpty {
+                    s.queue.remove(info.key)
+                    if let assumedOn = s.assumed.removeValue(forKey: info.key), assumedOn != node { s.nodes[assumedOn]?.remove(info) }
+                    let terminal = ["Succeeded", "Failed"].contains(pod[path: ["status", "phase"]]?.stringValue ?? "")
+                    if terminal { s.nodes[node]?.remove(info) } else { s.nodes[node]?.add(info) }
+                } else if isPending(pod), s.assumed[info.key] == nil {
+                    s.queue.add(info.key, priority: info.priority)
+                } else {
+                    s.queue.remove(info.key)
+                }
+            case .deleted(let pod):
+                let info = PodInfo(pod)
+                s.queue.remove(info.key)
+                if let node = s.assumed.removeValue(forKey: info.key) ?? pod[path: ["spec", "nodeName"]]?.stringValue {
+                    s.nodes[node]?.remove(info)
+                }
+                // Room was freed: parked pods may fit now.
+                s.queue.moveAllUnschedulable(now: now)
+            }
+            return s.queue.isEmpty ? nil : s.takeWaiter()
+        }
+        wake?.resume()
+    }
+
+    func nodeEvent(_ e: InformerEvent) {
+        let now = ContinuousClock.now
+        state.withLock { s in
+            switch e {
+            case .added(let node), .updated(_, let node):
+                let name = node.name ?? ""
+                if s.nodes[name] == nil {
+                    s.nodes[name] = NodeInfo(node)
+                    s.nodeOrder.append(name)
+                    // Pods already bound there (informer order is not guaranteed).
+                    for pod in pods.indexer.list() where pod[path: ["spec", "nodeName"]]?.stringValue == name {
+                        s.nodes[name]?.add(PodInfo(pod))
+                    }
+                } else {
+                    s.nodes[name]?.update(node)
+                }
+                s.queue.moveAllUnschedulable(now: now)
+            case .deleted(let node):
+                let name = node.name ?? ""
+                s.nodes[name] = nil
+                s.nodeOrder.removeAll { $0 == name }
+            }
+        }
+    }
+
+    // MARK: - The loop
+
+    /// Schedules until cancelled; bindings run beside the loop.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            // Back-offs end on time even when nothing else happens.
+            group.addTask { [self] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(100))
+                    let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
+                        s.queue.flushBackoff(now: .now)
+                        return s.queue.isEmpty ? nil : s.takeWaiter()
+                    }
+                    wake?.resume()
+                }
+                // Cancelled: the loop must not sleep on.
+                state.withLock { $0.takeWaiter() }?.resume()
+            }
+            while !Task.isCancelled {
+                guard let entry = state.withLock({ $0.queue.pop() }) else {
+                    await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                        let ready = state.withLock { s -> Bool in
+                            if !s.queue.isEmpty || Task.isCancelled { return true }
+                            s.waiter = c
+                            return false
+                        }
+                        if ready { c.resume() }
+                    }
+                    continue
+                }
+                guard let pod = pods.indexer.get(entry.key), isPending(pod) else { continue }
+                let info = PodInfo(pod)
+                switch scheduleOne(info) {
+                case .success(let node):
+                    group.addTask { [self] in await bind(info, to: node, entry) }
+                case .failure(let fit):
+                    state.withLock { $0.queue.failed(entry, unschedulable: true, now: .now) }
+                    group.addTask { [self] in await reportUnschedulable(info, fit) }
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Upstream's numFeasibleNodesToFind: every node up to 100, then a share falling from
+    /// 50% (5% at least) as clusters grow, so large clusters are not scanned in full.
+    static func feasibleNodesToFind(_ total: Int) -> Int {
+        if total < 100 { return total }
+        let percent = max(5, 50 - total / 125)
+        return max(100, total * percent / 100)
+    }
+
+    /// Filters and scores under the cache's lock, and assumes the pod onto the chosen
+    /// node; or says why it fits nowhere.
+    func scheduleOne(_ pod: PodInfo) -> Result<String, FitError> {
+        state.withLock { s -> Result<String, FitError> in
+            let total = s.nodeOrder.count
+            let want = Self.feasibleNodesToFind(total)
+            var feasible: [NodeInfo] = []
+            var reasons: [String: Int] = [:]
+            var unresolvable = 0
+            var examined = 0
+            while examined < total, feasible.count < want {
+                let name = s.nodeOrder[(s.nextStart + examined) % total]
+                examined += 1
+                guard let node = s.nodes[name] else { continue }
+                var passed = true
+                for f in filters {
+                    let status = f.filter(pod, node)
+                    if !status.isSuccess {
+                        for r in status.reasons { reasons[r, default: 0] += 1 }
+                        if status.code == .unresolvable { unresolvable += 1 }
+                        passed = false
+                        break
+                    }
+                }
+                if passed { feasible.append(node) }
+            }
+            if total > 0 { s.nextStart = (s.nextStart + examined) % total }
+            guard !feasible.isEmpty else {
+                return .failure(FitError(nodes: total, reasons: reasons, unresolvable: unresolvable))
+            }
+            var totals = [Int64](repeating: 0, count: feasible.count)
+            if feasible.count > 1 {
+                for plugin in scorers {
+                    var scores = feasible.map { plugin.score(pod, $0) }
+                    plugin.normalize(&scores)
+                    for i in scores.indices { totals[i] += scores[i] * plugin.weight }
+                }
+            }
+            // The best score; ties go to the first found, which rotates with nextStart.
+            var best = 0
+            for i in totals.indices where totals[i] > totals[best] { best = i }
+            let chosen = feasible[best].name
+            s.nodes[chosen]?.add(pod)
+            s.assumed[pod.key] = chosen
+            return .success(chosen)
+        }
+    }
+
+    func bind(_ pod: PodInfo, to node: String, _ entry: SchedulingQueue.Entry) async {
+        let (namespace, name) = (pod.pod.namespace ?? "", pod.pod.name ?? "")
+        let binding: JSON = ["apiVersion": "v1", "kind": "Binding",
+                             "metadata": ["name": .string(name), "namespace": .string(namespace), "uid": .string(pod.pod.uid ?? "")],
+                             "target": ["apiVersion": "v1", "kind": "Node", "name": .string(node)]]
+        do {
+            let response = try await client.transport.send(ClientRequest(method: "POST", path: Resource.pods.path(namespace: namespace, name: name, subresource: "binding"),
+                                                                         body: binding.serialized()))
+            guard response.status == 201 || response.status == 200 else { throw ClientError(status: response.status, body: response.body) }
+            await recordEvent(pod.pod, type: "Normal", reason: "Scheduled", message: "Successfully assigned \(namespace)/\(name) to \(node)")
+        } catch {
+            logger.debug("binding failed", metadata: ["pod": "\(pod.key)", "error": "\(error)"])
+            state.withLock { s in
+                if s.assumed.removeValue(forKey: pod.key) != nil { s.nodes[node]?.remove(pod) }
+                s.queue.failed(entry, unschedulable: false, now: .now)
+            }
+        }
+    }
+
+    // MARK: - Reporting
+
+    struct FitError: Error {
+        var nodes: Int
+        var reasons: [String: Int]
+        var unresolvable: Int
+
+        /// Upstream's message: reasons counted and sorted, then what preemption found.
+        var message: String {
+            let parts = reasons.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
+            var preemption: [String] = []
+            if nodes - unresolvable > 0 { preemption.append("\(nodes - unresolvable) No preemption victims found for incoming pod") }
+            if unresolvable > 0 { preemption.append("\(unresolvable) Preemption is not helpful for scheduling") }
+            let head = "0/\(nodes) nodes are available" + (parts.isEmpty ? "" : ": " + parts.joined(separator: ", "))
+            return head + ". preemption: 0/\(nodes) nodes are available: " + (preemption.isEmpty ? "" : preemption.joined(separator: ", ")) + "."
+        }
+    }
+
+    /// PodScheduled=False with the reason, and a FailedScheduling event.
+    func reportUnschedulable(_ pod: PodInfo, _ fit: FitError) async {
+        let message = fit.message
+        var next = pod.pod
+        var conditions = (pod.pod[path: ["status", "conditions"]]?.arrayValue ?? []).filter { $0["type"] != "PodScheduled" }
+        let old = pod.pod[path: ["status", "conditions"]]?.arrayValue?.first { $0["type"] == "PodScheduled" }
+        if old?["message"]?.stringValue != message {
+            conditions.append(["type": "PodScheduled", "status": "False", "lastProbeTime": nil,
+                               "lastTransitionTime": .string(Timestamp.now().rfc3339), "reason": "Unschedulable", "message": .string(message)])
+            next[path: ["status", "conditions"]] = .array(conditions)
+            _ = try? await client.update(.pods, next, subresource: "status")
+        }
+        await recordEvent(pod.pod, type: "Warning", reason: "FailedScheduling", message: message)
+    }
+
+    func recordEvent(_ pod: JSON, type: String, reason: String, message: String) async {
+        let now = Timestamp.now()
+        let name = "\(pod.name ?? "").\(String(UInt64(now.seconds) * 1_000_000_000 + UInt64(now.nanoseconds), radix: 16))"
+        let event: JSON = [
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": ["name": .string(name), "namespace": .string(pod.namespace ?? "")],
+            "involvedObject": ["apiVersion": "v1", "kind": "Pod", "name": .string(pod.name ?? ""), "namespace": .string(pod.namespace ?? ""),
+                               "uid": .string(pod.uid ?? ""), "resourceVersion": .string(pod.resourceVersion ?? "")],
+            "reason": .string(reason), "message": .string(message), "type": .string(type),
+            "source": ["component": .string(Self.defaultName)], "reportingComponent": .string(Self.defaultName),
+            "firstTimestamp": .string(now.rfc3339), "lastTimestamp": .string(now.rfc3339), "count": 1,
+        ]
+        _ = try? await client.create(.events, namespace: pod.namespace, event)
+    }
+}
