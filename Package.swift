@@ -46,6 +46,11 @@ let package = Package(
             dependencies: [
                 "SkiffCore",
                 "SkiffAPI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -53,6 +58,16 @@ let package = Package(
         // The controller manager: controllers that drive actual state to desired state.
         .target(
             name: "SkiffControllers",
+            dependencies: [
+                "SkiffCore",
+                "SkiffAPI",
+                "SkiffClient",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The node agent: for now simulated nodes (hollow kubelets) for scale tests.
+        .target(
+            name: "SkiffKubelet",
             dependencies: [
                 "SkiffCore",
                 "SkiffAPI",
@@ -105,6 +120,7 @@ let package = Package(
                 "SkiffClient",
                 "SkiffControllers",
                 "SkiffScheduler",
+                "SkiffKubelet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

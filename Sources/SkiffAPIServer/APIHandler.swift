@@ -14,6 +14,8 @@ public final class APIHandler: Sendable {
     let logger = Logger(label: "skiff.apiserver")
     let serviceIPs: ServiceIPAllocator
     let serviceAccountTokens: ServiceAccountTokens?
+    /// The cluster CA, served at /cacerts for agents that join.
+    let caCertificatePEM: String?
     let openAPICache = OpenAPICache()
     public let metrics = APIMetrics()
     let authorizer: any Authorizer = AlwaysAllow()
@@ -25,8 +27,9 @@ public final class APIHandler: Sendable {
 
     public init(store: any Store, registry: ResourceRegistry = APIHandler.builtInRegistry(),
                 schema: APISchema = .builtIn, serviceCIDR: String = "10.96.0.0/12", watchCacheCapacity: Int = 10_000,
-                serviceAccountTokens: ServiceAccountTokens? = nil) {
+                serviceAccountTokens: ServiceAccountTokens? = nil, caCertificatePEM: String? = nil) {
         self.serviceAccountTokens = serviceAccountTokens
+        self.caCertificatePEM = caCertificatePEM
         self.store = store
         self.registry = registry
         self.schema = schema
@@ -100,6 +103,10 @@ public final class APIHandler: Sendable {
             return .json(200, Self.version)
         case "/healthz", "/livez", "/readyz":
             return .text(200, "ok")
+        case "/cacerts":
+            // Open, as k3s': a joining agent checks it against the hash in its token.
+            guard let caCertificatePEM else { throw APIError(code: 404, reason: "NotFound", message: "the server could not find the requested resource") }
+            return .text(200, caCertificatePEM)
         case "/metrics":
             let stats = await store.stats()
             metrics.storeRevision.set(Double(stats.revision))

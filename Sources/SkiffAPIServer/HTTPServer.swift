@@ -38,7 +38,7 @@ public struct Authenticator: Sendable {
         self.serviceAccounts = serviceAccounts
     }
 
-    static let openPaths: Set<String> = ["/healthz", "/livez", "/readyz", "/version", "/version/"]
+    static let openPaths: Set<String> = ["/healthz", "/livez", "/readyz", "/version", "/version/", "/cacerts"]
 
     func user(headers: [String: String], channel: any Channel) async -> String? {
         if insecure { return "system:admin" }

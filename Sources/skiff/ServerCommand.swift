@@ -65,7 +65,7 @@ struct ServerCommand: AsyncParsableCommand {
         let sans = ["localhost", host, "kubernetes", "kubernetes.default", "kubernetes.default.svc",
                     "kubernetes.default.svc.cluster.local", "127.0.0.1", "::1"] + (firstServiceIP.map { [$0] } ?? []) + tlsSan
         let pki = try ClusterPKI.loadOrCreate(in: "\(dataDir)/tls", sans: sans)
-        let token = try JoinToken.loadOrCreate(at: "\(dataDir)/token")
+        let token = try JoinToken.loadOrCreate(at: "\(dataDir)/token", caPEM: pki.caCertificatePEM)
         let scheme = insecureHTTP ? "http" : "https"
         let kubeconfig = pki.adminKubeconfig(server: "\(scheme)://127.0.0.1:\(port)")
         try Files.writeAtomically(kubeconfig, to: "\(dataDir)/kubeconfig.yaml", mode: 0o600)
@@ -76,11 +76,11 @@ struct ServerCommand: AsyncParsableCommand {
             try Files.writeAtomically(ServiceAccountTokens.newKeyPEM(), to: saKeyPath, mode: 0o600)
         }
         let serviceAccounts = try ServiceAccountTokens(keyPEM: try String(contentsOfFile: saKeyPath, encoding: .utf8))
-        let handler = APIHandler(store: store, serviceCIDR: serviceCidr, serviceAccountTokens: serviceAccounts)
+        let handler = APIHandler(store: store, serviceCIDR: serviceCidr, serviceAccountTokens: serviceAccounts, caCertificatePEM: pki.caCertificatePEM)
         let tls = insecureHTTP ? nil : ServingTLS(certificatePEM: pki.serverCertificatePEM, keyPEM: pki.serverKeyPEM, clientCAPEM: pki.caCertificatePEM)
         let app = try APIServerApp.make(
             handler: handler, host: bindAddress, port: port, tls: tls,
-            authenticator: Authenticator(tokens: [token: "system:skiff-agent"], insecure: insecureHTTP, serviceAccounts: serviceAccounts),
+            authenticator: Authenticator(tokens: [token.secret: "system:skiff-agent"], insecure: insecureHTTP, serviceAccounts: serviceAccounts),
             services: [WatchCacheService(handler: handler, servicePort: port, eventTTL: ttl), ControllerManagerService(handler: handler),
                        MemoryTrimService(logger: logger)],
             onServerRunning: { _ in
@@ -130,15 +130,19 @@ enum ServiceCIDR {
     }
 }
 
-/// The secret agents join with: made once, kept in `<data-dir>/token`.
+/// The token agents join with, kept in `<data-dir>/token` as k3s writes it:
+/// `K10<sha256 of the cluster CA>::server:<secret>`. The hash lets an agent trust the CA
+/// it fetches from /cacerts; the secret authenticates it.
 enum JoinToken {
-    static func loadOrCreate(at path: String) throws -> String {
-        if let existing = try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !existing.isEmpty {
-            return existing
+    static func loadOrCreate(at path: String, caPEM: String) throws -> AgentToken {
+        let existing = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        var secret = AgentToken(parsing: existing)?.secret ?? existing
+        if secret.isEmpty {
+            var rng = SystemRandomNumberGenerator()
+            secret = (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
         }
-        var rng = SystemRandomNumberGenerator()
-        let token = (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &rng)) }.joined()
-        try Files.writeAtomically(token + "\n", to: path, mode: 0o600)
+        let token = AgentToken(caHash: AgentToken.hash(caPEM), secret: secret)
+        if token.description != existing { try Files.writeAtomically(token.description + "\n", to: path, mode: 0o600) }
         return token
     }
 }
