@@ -1,0 +1,177 @@
+"""The control plane acting on objects: scheduler, controllers and simulated nodes
+(`skiff agent --simulate`), driven by the real kubectl."""
+
+import json
+import os
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from conftest import KUBECTL_VERSIONS, SKIFF, Kubectl, Server, default_kubectl, kubectl_binary
+
+
+class Agent:
+    """`skiff agent --simulate N` joined to a server with its token."""
+
+    def __init__(self, server, count=3, extra=()):
+        token = open(os.path.join(server.data_dir, "token")).read().strip()
+        self.log = open(os.path.join(server.data_dir, "agent.log"), "ab")
+        self.proc = subprocess.Popen([SKIFF, "agent", "--server", server.url, "--token", token, "--simulate", str(count), *extra],
+                                     stdout=self.log, stderr=self.log)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    server = Server().start()
+    agent = Agent(server, 3, ["--node-cpu", "2", "--node-memory", "4Gi"])
+    k = Kubectl(default_kubectl(), server.kubeconfig)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        nodes = json.loads(k("get", "nodes", "-o", "json"))["items"]
+        if len(nodes) == 3:
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("simulated nodes never registered: " + server.read_log())
+    yield server
+    agent.stop()
+    server.cleanup()
+
+
+@pytest.fixture
+def kc(cluster):
+    """kubectl (the default version) in a fresh namespace of the cluster."""
+    ns = f"e2e-{uuid.uuid4().hex[:8]}"
+    k = Kubectl(default_kubectl(), cluster.kubeconfig)
+    k("create", "namespace", ns)
+    k.namespace = ns
+    return k
+
+
+def wait_for(what, condition, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def pods(k, selector="app=web"):
+    return [p for p in json.loads(k("get", "pods", "-l", selector, "-o", "json"))["items"] if not p["metadata"].get("deletionTimestamp")]
+
+
+def test_agent_refuses_a_server_whose_ca_does_not_match_its_token(cluster):
+    token = open(os.path.join(cluster.data_dir, "token")).read().strip()
+    forged = "K10" + "0" * 64 + token[token.index("::"):]
+    r = subprocess.run([SKIFF, "agent", "--server", cluster.url, "--token", forged, "--simulate", "1", "--node-name-prefix", "evil"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode != 0
+    assert "does not match the token" in r.stderr
+    assert "evil-0" not in Kubectl(default_kubectl(), cluster.kubeconfig)("get", "nodes")
+
+
+@pytest.mark.parametrize("version", KUBECTL_VERSIONS)
+def test_rollout_history_undo_restart_pause(cluster, version):
+    k = Kubectl(kubectl_binary(version), cluster.kubeconfig)
+    ns = f"e2e-{uuid.uuid4().hex[:8]}"
+    k("create", "namespace", ns)
+    k.namespace = ns
+    k("create", "deployment", "web", "--image=nginx:1", "--replicas=3")
+    k("rollout", "status", "deployment/web", "--timeout=60s")
+    assert len(pods(k)) == 3 and all(p["status"]["phase"] == "Running" and p["spec"]["nodeName"].startswith("sim-") for p in pods(k))
+    k("set", "image", "deployment/web", "nginx=nginx:2")
+    k("rollout", "status", "deployment/web", "--timeout=60s")
+    assert {p["spec"]["containers"][0]["image"] for p in pods(k)} == {"nginx:2"}
+    history = k("rollout", "history", "deployment/web")
+    assert "1 " in history and "2 " in history
+    k("rollout", "undo", "deployment/web")
+    k("rollout", "status", "deployment/web", "--timeout=60s")
+    wait_for("pods back on nginx:1", lambda: {p["spec"]["containers"][0]["image"] for p in pods(k)} == {"nginx:1"} and len(pods(k)) == 3)
+    before = {p["metadata"]["name"] for p in pods(k)}
+    k("rollout", "restart", "deployment/web")
+    k("rollout", "status", "deployment/web", "--timeout=60s")
+    wait_for("every pod replaced", lambda: len(pods(k)) == 3 and not before & {p["metadata"]["name"] for p in pods(k)})
+    k("rollout", "pause", "deployment/web")
+    k("set", "image", "deployment/web", "nginx=nginx:3")
+    time.sleep(1)
+    assert {p["spec"]["containers"][0]["image"] for p in pods(k)} == {"nginx:1"}
+    k("rollout", "resume", "deployment/web")
+    k("rollout", "status", "deployment/web", "--timeout=60s")
+    wait_for("nginx:3 rolled out", lambda: {p["spec"]["containers"][0]["image"] for p in pods(k)} == {"nginx:3"})
+    k("scale", "deployment/web", "--replicas=5")
+    k("rollout", "status", "deployment/web", "--timeout=60s")
+    assert len(pods(k)) == 5
+
+
+def test_a_pod_that_fits_nowhere_says_why(kc):
+    kc("create", "deployment", "big", "--image=nginx", "--replicas=1")
+    kc("set", "resources", "deployment/big", "--requests=cpu=3")
+    wait_for("an unschedulable pod", lambda: any(
+        c.get("reason") == "Unschedulable" for p in pods(kc, "app=big") for c in p["status"].get("conditions", [])))
+    pod = next(p for p in pods(kc, "app=big") if p["status"].get("conditions"))
+    described = kc("describe", "pod", pod["metadata"]["name"])
+    assert "0/3 nodes are available: 3 Insufficient cpu." in described
+    assert "FailedScheduling" in described
+
+
+def test_taints_tolerations_and_cordon(kc):
+    kc.namespace, ns = None, kc.namespace
+    kc("taint", "nodes", "--all", "dedicated=web:NoSchedule")
+    kc("cordon", "sim-1")
+    kc.namespace = ns
+    try:
+        kc("run", "plain", "--image=nginx")
+        # Each node is reported for the first filter it fails, as upstream.
+        wait_for("untolerated taint reported", lambda: "0/3 nodes are available: 2 node(s) had untolerated taint {dedicated: web}, "
+                 "1 node(s) were unschedulable." in kc("describe", "pod", "plain"))
+        overrides = json.dumps({"spec": {"tolerations": [{"key": "dedicated", "operator": "Equal", "value": "web", "effect": "NoSchedule"}]}})
+        for i in range(4):
+            kc("run", f"tolerant-{i}", "--image=nginx", f"--overrides={overrides}")
+        wait_for("tolerant pods running", lambda: all(
+            p["status"].get("phase") == "Running" for p in [json.loads(kc("get", "pod", f"tolerant-{i}", "-o", "json")) for i in range(4)]))
+        nodes = {json.loads(kc("get", "pod", f"tolerant-{i}", "-o", "json"))["spec"]["nodeName"] for i in range(4)}
+        assert "sim-1" not in nodes  # cordoned
+    finally:
+        kc.namespace = None
+        kc("taint", "nodes", "--all", "dedicated=web:NoSchedule-")
+        kc("uncordon", "sim-1")
+        kc.namespace = ns
+    wait_for("the untolerating pod scheduled once the taint is gone", lambda: json.loads(kc("get", "pod", "plain", "-o", "json"))["status"].get("phase") == "Running")
+
+
+@pytest.mark.parametrize("cascade", ["background", "foreground", "orphan"])
+def test_deleting_a_deployment_with_each_propagation_policy(kc, cascade):
+    kc("create", "deployment", "web", "--image=nginx", "--replicas=2")
+    kc("rollout", "status", "deployment/web", "--timeout=60s")
+    kc("delete", "deployment", "web", f"--cascade={cascade}", "--wait=true", "--timeout=60s")
+    if cascade == "orphan":
+        time.sleep(1)
+        assert len(pods(kc)) == 2
+        rs = json.loads(kc("get", "rs", "-o", "json"))["items"]
+        assert len(rs) == 1 and not rs[0]["metadata"].get("ownerReferences")
+    else:
+        wait_for("replica sets and pods collected", lambda: not pods(kc) and not json.loads(kc("get", "rs", "-o", "json"))["items"])
+
+
+def test_deleting_a_namespace_removes_everything_in_it(kc):
+    ns = kc.namespace
+    kc("create", "deployment", "web", "--image=nginx", "--replicas=2")
+    kc("create", "configmap", "settings", "--from-literal=a=b")
+    kc("rollout", "status", "deployment/web", "--timeout=60s")
+    kc.namespace = None
+    kc("delete", "namespace", ns, "--timeout=60s")
+    r = kc.run("get", "namespace", ns, check=False)
+    assert r.returncode != 0 and "NotFound" in r.stderr
+    assert json.loads(kc("get", "pods", "-A", "-o", "json"))["items"] == [] or all(
+        p["metadata"]["namespace"] != ns for p in json.loads(kc("get", "pods", "-A", "-o", "json"))["items"])
