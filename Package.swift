@@ -139,6 +139,11 @@ let package = Package(
             ],
             path: "Benchmarks/APIServerBench"
         ),
+        .executableTarget(
+            name: "SchedulerBench",
+            dependencies: ["SkiffCore", "SkiffAPI", "SkiffStore", "SkiffAPIServer", "SkiffClient", "SkiffScheduler"],
+            path: "Benchmarks/SchedulerBench"
+        ),
         .testTarget(name: "SkiffCoreTests", dependencies: ["SkiffCore"]),
         .testTarget(name: "SkiffAPITests", dependencies: ["SkiffAPI"], exclude: ["Fixtures"]),
         .testTarget(name: "SkiffStoreTests", dependencies: ["SkiffStore"]),

@@ -169,7 +169,8 @@ public final class Informer: Sendable {
             rv = page.resourceVersion
         } while token != nil
         var seen = Set<String>()
-        for o in items {
+        for item in items {
+            let o = Self.trimmed(item)
             let key = objectKey(o)
             seen.insert(key)
             if let old = indexer.set(key, o) {
@@ -185,14 +186,33 @@ public final class Informer: Sendable {
         return rv
     }
 
+    /// Controllers never read managedFields, often the bulk of an object: like
+    /// kube-controller-manager's informers, the cache drops them.
+    static func trimmed(_ o: JSON) -> JSON {
+        var o = o
+        if case .object(var root) = o, root["metadata"]?.objectValue?["managedFields"] != nil {
+            o = .null
+            root.update("metadata") { meta in
+                if case .object(var m) = meta {
+                    meta = .null
+                    m.removeValue(forKey: "managedFields")
+                    meta = .object(m)
+                }
+            }
+            o = .object(root)
+        }
+        return o
+    }
+
     private func apply(_ e: WatchEvent) {
         let key = objectKey(e.object)
+        let object = Self.trimmed(e.object)
         switch e.type {
         case .added, .modified:
-            if let old = indexer.set(key, e.object) {
-                notify(.updated(old: old, new: e.object))
+            if let old = indexer.set(key, object) {
+                notify(.updated(old: old, new: object))
             } else {
-                notify(.added(e.object))
+                notify(.added(object))
             }
         case .deleted:
             indexer.set(key, nil)

@@ -84,6 +84,12 @@ public struct PodInfo: Sendable {
     /// hostPorts the pod's containers claim: (protocol, hostIP, port).
     public let hostPorts: [HostPort]
     public let priority: Int64
+    /// What the filters read, taken out of the JSON once rather than on every node.
+    public let nodeName: String?
+    public let nodeSelector: [String: String]
+    public let requiredNodeTerms: [JSON]?
+    public let preferredNodeTerms: [JSON]
+    public let tolerations: [JSON]
 
     public init(_ pod: JSON) {
         self.pod = pod
@@ -116,6 +122,12 @@ public struct PodInfo: Sendable {
             }
         }
         priority = pod[path: ["spec", "priority"]]?.int64Value ?? 0
+        nodeName = pod[path: ["spec", "nodeName"]]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+        nodeSelector = stringMap(pod[path: ["spec", "nodeSelector"]])
+        let nodeAffinity = pod[path: ["spec", "affinity", "nodeAffinity"]]
+        requiredNodeTerms = nodeAffinity?[path: ["requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"]]?.arrayValue
+        preferredNodeTerms = nodeAffinity?["preferredDuringSchedulingIgnoredDuringExecution"]?.arrayValue ?? []
+        tolerations = pod[path: ["spec", "tolerations"]]?.arrayValue ?? []
     }
 }
 
@@ -154,9 +166,12 @@ public struct NodeInfo: Sendable {
     }
 
     mutating func update(_ node: JSON) {
-        let pods = self.pods
-        self = NodeInfo(node)
-        for p in pods.values { add(p) }
+        self.node = node
+        allocatable = Resources()
+        allocatable.add(node[path: ["status", "allocatable"]])
+        labels = node.labels
+        taints = node[path: ["spec", "taints"]]?.arrayValue ?? []
+        unschedulable = node[path: ["spec", "unschedulable"]]?.boolValue == true
     }
 
     mutating func add(_ p: PodInfo) {

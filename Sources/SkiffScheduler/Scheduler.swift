@@ -20,8 +20,9 @@ public final class Scheduler: Sendable {
 
     struct State {
         var queue = SchedulingQueue()
-        var nodes: [String: NodeInfo] = [:]
-        var nodeOrder: [String] = []
+        /// The nodes, in one array: a scheduling cycle takes it as its snapshot (a copy
+        /// only if an event changes a node meanwhile) and filters without the lock.
+        var nodes = NodeList()
         /// Pods placed by this scheduler whose binding the informer has not shown yet.
         var assumed: [String: String] = [:]
         var nextStart = 0
@@ -60,9 +61,14 @@ public final class Scheduler: Sendable {
                 let info = PodInfo(pod)
                 if let node = pod[path: ["spec", "nodeName"]]?.stringValue, !node.isEmpty {
                     s.queue.remove(info.key)
-                    if let assumedOn = s.assumed.removeValue(forKey: info.key), assumedOn != node { s.nodes[assumedOn]?.remove(info) }
+                    let assumedOn = s.assumed.removeValue(forKey: info.key)
+                    if let assumedOn, assumedOn != node { s.nodes.update(assumedOn) { $0.remove(info) } }
                     let terminal = ["Succeeded", "Failed"].contains(pod[path: ["status", "phase"]]?.stringValue ?? "")
-                    if terminal { s.nodes[node]?.remove(info) } else { s.nodes[node]?.add(info) }
+                    if terminal {
+                        s.nodes.update(node) { $0.remove(info) }
+                    } else if assumedOn != node || s.nodes[node]?.pods[info.key] == nil {
+                        s.nodes.update(node) { $0.add(info) }
+                    }
                 } else if isPending(pod), s.assumed[info.key] == nil {
                     s.queue.add(info.key, priority: info.priority)
                 } else {
@@ -72,7 +78,7 @@ public final class Scheduler: Sendable {
                 let info = PodInfo(pod)
                 s.queue.remove(info.key)
                 if let node = s.assumed.removeValue(forKey: info.key) ?? pod[path: ["spec", "nodeName"]]?.stringValue {
-                    s.nodes[node]?.remove(info)
+                    s.nodes.update(node) { $0.remove(info) }
                 }
                 // Room was freed: parked pods may fit now.
                 s.queue.moveAllUnschedulable(now: now)
@@ -89,20 +95,17 @@ public final class Scheduler: Sendable {
             case .added(let node), .updated(_, let node):
                 let name = node.name ?? ""
                 if s.nodes[name] == nil {
-                    s.nodes[name] = NodeInfo(node)
-                    s.nodeOrder.append(name)
+                    s.nodes.append(NodeInfo(node))
                     // Pods already bound there (informer order is not guaranteed).
                     for pod in pods.indexer.list() where pod[path: ["spec", "nodeName"]]?.stringValue == name {
-                        s.nodes[name]?.add(PodInfo(pod))
+                        s.nodes.update(name) { $0.add(PodInfo(pod)) }
                     }
                 } else {
-                    s.nodes[name]?.update(node)
+                    s.nodes.update(name) { $0.update(node) }
                 }
                 s.queue.moveAllUnschedulable(now: now)
             case .deleted(let node):
-                let name = node.name ?? ""
-                s.nodes[name] = nil
-                s.nodeOrder.removeAll { $0 == name }
+                s.nodes.remove(node.name ?? "")
             }
         }
     }
@@ -159,52 +162,62 @@ public final class Scheduler: Sendable {
         return max(100, total * percent / 100)
     }
 
-    /// Filters and scores under the cache's lock, and assumes the pod onto the chosen
-    /// node; or says why it fits nowhere.
+    /// Filters and scores on a snapshot of the nodes, outside the lock, then assumes the
+    /// pod onto the chosen node; or says why it fits nowhere.
     func scheduleOne(_ pod: PodInfo) -> Result<String, FitError> {
-        state.withLock { s -> Result<String, FitError> in
-            let total = s.nodeOrder.count
-            let want = Self.feasibleNodesToFind(total)
-            var feasible: [NodeInfo] = []
-            var reasons: [String: Int] = [:]
-            var unresolvable = 0
-            var examined = 0
-            while examined < total, feasible.count < want {
-                let name = s.nodeOrder[(s.nextStart + examined) % total]
-                examined += 1
-                guard let node = s.nodes[name] else { continue }
-                var passed = true
-                for f in filters {
-                    let status = f.filter(pod, node)
-                    if !status.isSuccess {
-                        for r in status.reasons { reasons[r, default: 0] += 1 }
-                        if status.code == .unresolvable { unresolvable += 1 }
-                        passed = false
-                        break
-                    }
-                }
-                if passed { feasible.append(node) }
+        let (result, next) = decide(pod)
+        state.withLock { s in
+            s.nextStart = next
+            if case .success(let chosen) = result {
+                s.nodes.update(chosen) { $0.add(pod) }
+                s.assumed[pod.key] = chosen
             }
-            if total > 0 { s.nextStart = (s.nextStart + examined) % total }
-            guard !feasible.isEmpty else {
-                return .failure(FitError(nodes: total, reasons: reasons, unresolvable: unresolvable))
-            }
-            var totals = [Int64](repeating: 0, count: feasible.count)
-            if feasible.count > 1 {
-                for plugin in scorers {
-                    var scores = feasible.map { plugin.score(pod, $0) }
-                    plugin.normalize(&scores)
-                    for i in scores.indices { totals[i] += scores[i] * plugin.weight }
-                }
-            }
-            // The best score; ties go to the first found, which rotates with nextStart.
-            var best = 0
-            for i in totals.indices where totals[i] > totals[best] { best = i }
-            let chosen = feasible[best].name
-            s.nodes[chosen]?.add(pod)
-            s.assumed[pod.key] = chosen
-            return .success(chosen)
         }
+        return result
+    }
+
+    /// Filters and scores; returns the node and where the next cycle starts looking. The
+    /// snapshot is released on return, so the assume that follows changes the nodes in
+    /// place.
+    func decide(_ pod: PodInfo) -> (Result<String, FitError>, next: Int) {
+        let (nodes, start) = state.withLock { ($0.nodes.all, $0.nextStart) }
+        let total = nodes.count
+        let want = Self.feasibleNodesToFind(total)
+        var feasible: [Int] = []
+        var reasons: [String: Int] = [:]
+        var unresolvable = 0
+        var examined = 0
+        while examined < total, feasible.count < want {
+            let index = (start + examined) % total
+            examined += 1
+            var passed = true
+            for f in filters {
+                let status = f.filter(pod, nodes[index])
+                if !status.isSuccess {
+                    for r in status.reasons { reasons[r, default: 0] += 1 }
+                    if status.code == .unresolvable { unresolvable += 1 }
+                    passed = false
+                    break
+                }
+            }
+            if passed { feasible.append(index) }
+        }
+        let next = total > 0 ? (start + examined) % total : 0
+        guard !feasible.isEmpty else {
+            return (.failure(FitError(nodes: total, reasons: reasons, unresolvable: unresolvable)), next)
+        }
+        var totals = [Int64](repeating: 0, count: feasible.count)
+        if feasible.count > 1 {
+            for plugin in scorers {
+                var scores = feasible.map { plugin.score(pod, nodes[$0]) }
+                plugin.normalize(&scores)
+                for i in scores.indices { totals[i] += scores[i] * plugin.weight }
+            }
+        }
+        // The best score; ties go to the first found, which rotates with nextStart.
+        var best = 0
+        for i in totals.indices where totals[i] > totals[best] { best = i }
+        return (.success(nodes[feasible[best]].name), next)
     }
 
     func bind(_ pod: PodInfo, to node: String, _ entry: SchedulingQueue.Entry) async {
@@ -220,7 +233,7 @@ public final class Scheduler: Sendable {
         } catch {
             logger.debug("binding failed", metadata: ["pod": "\(pod.key)", "error": "\(error)"])
             state.withLock { s in
-                if s.assumed.removeValue(forKey: pod.key) != nil { s.nodes[node]?.remove(pod) }
+                if s.assumed.removeValue(forKey: pod.key) != nil { s.nodes.update(node) { $0.remove(pod) } }
                 s.queue.failed(entry, unschedulable: false, now: .now)
             }
         }
@@ -272,5 +285,29 @@ public final class Scheduler: Sendable {
             "firstTimestamp": .string(now.rfc3339), "lastTimestamp": .string(now.rfc3339), "count": 1,
         ]
         _ = try? await client.create(.events, namespace: pod.namespace, event)
+    }
+}
+
+/// The scheduler's nodes: an array (the cycle's snapshot) with an index by name.
+struct NodeList {
+    private(set) var all: [NodeInfo] = []
+    private var index: [String: Int] = [:]
+
+    subscript(name: String) -> NodeInfo? { index[name].map { all[$0] } }
+
+    /// Changes a node in place (no copy while no snapshot shares the array).
+    mutating func update(_ name: String, _ body: (inout NodeInfo) -> Void) {
+        if let i = index[name] { body(&all[i]) }
+    }
+
+    mutating func append(_ n: NodeInfo) {
+        index[n.name] = all.count
+        all.append(n)
+    }
+
+    mutating func remove(_ name: String) {
+        guard let i = index.removeValue(forKey: name) else { return }
+        all.remove(at: i)
+        for j in i..<all.count { index[all[j].name] = j }
     }
 }

@@ -5,7 +5,7 @@ import SkiffCore
 struct NodeName: FilterPlugin {
     let name = "NodeName"
     func filter(_ pod: PodInfo, _ node: NodeInfo) -> Status {
-        guard let wanted = pod.pod[path: ["spec", "nodeName"]]?.stringValue, !wanted.isEmpty else { return .success }
+        guard let wanted = pod.nodeName else { return .success }
         return wanted == node.name ? .success : .unresolvable("node(s) didn't match the requested node name")
     }
 }
@@ -17,7 +17,7 @@ struct NodeUnschedulable: FilterPlugin {
     func filter(_ pod: PodInfo, _ node: NodeInfo) -> Status {
         guard node.unschedulable else { return .success }
         let taint: JSON = ["key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"]
-        if Tolerations.tolerated(taint, by: pod.pod) { return .success }
+        if Tolerations.tolerated(taint, by: pod.tolerations) { return .success }
         return .unresolvable("node(s) were unschedulable")
     }
 }
@@ -43,7 +43,7 @@ struct TaintToleration: FilterPlugin, ScorePlugin {
         for taint in node.taints {
             let effect = taint["effect"]?.stringValue ?? ""
             guard effect == "NoSchedule" || effect == "NoExecute" else { continue }
-            if !Tolerations.tolerated(taint, by: pod.pod) {
+            if !Tolerations.tolerated(taint, by: pod.tolerations) {
                 return .unresolvable("node(s) had untolerated taint {\(taint["key"]?.stringValue ?? ""): \(taint["value"]?.stringValue ?? "")}")
             }
         }
@@ -51,7 +51,7 @@ struct TaintToleration: FilterPlugin, ScorePlugin {
     }
 
     func score(_ pod: PodInfo, _ node: NodeInfo) -> Int64 {
-        Int64(node.taints.filter { $0["effect"] == "PreferNoSchedule" && !Tolerations.tolerated($0, by: pod.pod) }.count)
+        Int64(node.taints.filter { $0["effect"] == "PreferNoSchedule" && !Tolerations.tolerated($0, by: pod.tolerations) }.count)
     }
 
     /// Fewer intolerable taints is better: the count is inverted onto 0...100.
@@ -63,8 +63,8 @@ struct TaintToleration: FilterPlugin, ScorePlugin {
 
 enum Tolerations {
     /// v1.Toleration.ToleratesTaint.
-    static func tolerated(_ taint: JSON, by pod: JSON) -> Bool {
-        (pod[path: ["spec", "tolerations"]]?.arrayValue ?? []).contains { t in
+    static func tolerated(_ taint: JSON, by tolerations: [JSON]) -> Bool {
+        tolerations.contains { t in
             let effect = t["effect"]?.stringValue ?? ""
             if !effect.isEmpty, effect != taint["effect"]?.stringValue { return false }
             let key = t["key"]?.stringValue ?? ""
@@ -84,16 +84,13 @@ struct NodeAffinity: FilterPlugin, ScorePlugin {
     let weight: Int64 = 2
 
     func filter(_ pod: PodInfo, _ node: NodeInfo) -> Status {
-        let selector = stringMap(pod.pod[path: ["spec", "nodeSelector"]])
-        let fits = selector.allSatisfy { node.labels[$0.key] == $0.value }
-            && (pod.pod[path: ["spec", "affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"]]?.arrayValue)
-            .map { terms in terms.contains { Self.matches($0, node) } } ?? true
+        let fits = pod.nodeSelector.allSatisfy { node.labels[$0.key] == $0.value }
+            && (pod.requiredNodeTerms.map { terms in terms.contains { Self.matches($0, node) } } ?? true)
         return fits ? .success : .unresolvable("node(s) didn't match Pod's node affinity/selector")
     }
 
     func score(_ pod: PodInfo, _ node: NodeInfo) -> Int64 {
-        (pod.pod[path: ["spec", "affinity", "nodeAffinity", "preferredDuringSchedulingIgnoredDuringExecution"]]?.arrayValue ?? [])
-            .reduce(0) { sum, term in
+        pod.preferredNodeTerms.reduce(0) { sum, term in
                 guard let preference = term["preference"], Self.matches(preference, node) else { return sum }
                 return sum + (term["weight"]?.int64Value ?? 0)
             }
