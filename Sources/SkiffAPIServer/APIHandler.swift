@@ -37,8 +37,8 @@ public final class APIHandler: Sendable {
         self.serviceIPs = ServiceIPAllocator(cidr: serviceCIDR)
     }
 
-    public static func builtInRegistry() -> ResourceRegistry {
-        ResourceRegistry(BuiltinResources.all(), preferredVersions: BuiltinResources.preferredVersions)
+    public static func builtInRegistry(defaultTolerationSeconds: Int64 = 300) -> ResourceRegistry {
+        ResourceRegistry(BuiltinResources.all(defaultTolerationSeconds: defaultTolerationSeconds), preferredVersions: BuiltinResources.preferredVersions)
     }
 
     /// Runs the watch cache until cancelled; the API serves once it has loaded.

@@ -44,13 +44,18 @@ public struct ControllerManager: Sendable {
 
     /// The controllers, with informers from `factory` (shared with the scheduler); the
     /// caller runs the factory.
-    public init(factory: InformerFactory) {
+    let nodeLifecycle: NodeLifecycleController
+
+    /// `nodeMonitorGracePeriod`: seconds without a heartbeat before a node is Unknown.
+    public init(factory: InformerFactory, nodeMonitorGracePeriod: Int64 = 40) {
         self.factory = factory
         garbageCollector = GarbageCollector(factory: factory)
+        nodeLifecycle = NodeLifecycleController(factory: factory, gracePeriodSeconds: nodeMonitorGracePeriod)
         controllers = [
             ReplicaSetController(factory: factory),
             DeploymentController(factory: factory),
             NamespaceController(factory: factory),
+            nodeLifecycle,
             garbageCollector,
         ]
     }
@@ -58,6 +63,7 @@ public struct ControllerManager: Sendable {
     public func run() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await garbageCollector.discover() }
+            group.addTask { await nodeLifecycle.monitor() }
             await factory.waitForSync()
             for c in controllers { group.addTask { await c.run(workers: 4) } }
         }

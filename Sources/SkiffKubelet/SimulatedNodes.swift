@@ -13,6 +13,8 @@ public final class SimulatedNodes: Sendable {
         public var cpu = "8"
         public var memory = "32Gi"
         public var pods = 110
+        /// The Lease's duration; it is renewed every quarter of it, as the kubelet does.
+        public var leaseDurationSeconds: Int64 = 40
         public init() {}
     }
 
@@ -111,14 +113,15 @@ public final class SimulatedNodes: Sendable {
         }
     }
 
-    /// Every node's Lease, renewed every 10 s as the kubelet does.
+    /// Every node's Lease, renewed every quarter of its duration (10 s by default), as
+    /// the kubelet does.
     func renewLeases() async {
         while !Task.isCancelled {
             let now = Timestamp.now()
             for name in names {
                 let lease: JSON = ["apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                                    "metadata": ["name": .string(name), "namespace": "kube-node-lease"],
-                                   "spec": ["holderIdentity": .string(name), "leaseDurationSeconds": 40,
+                                   "spec": ["holderIdentity": .string(name), "leaseDurationSeconds": .number(JSONNumber(capacity.leaseDurationSeconds)),
                                             "renewTime": .string(now.rfc3339Micro)]]
                 do {
                     try await client.patch(.leases, namespace: "kube-node-lease", name, merge: ["spec": ["renewTime": .string(now.rfc3339Micro)]])
@@ -128,7 +131,7 @@ public final class SimulatedNodes: Sendable {
                     logger.debug("lease renewal failed", metadata: ["node": "\(name)", "error": "\(error)"])
                 }
             }
-            try? await Task.sleep(for: .seconds(10))
+            try? await Task.sleep(for: .milliseconds(capacity.leaseDurationSeconds * 250))
         }
     }
 

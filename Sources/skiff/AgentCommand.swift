@@ -31,6 +31,9 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Pods per simulated node.")
     var nodePods = 110
 
+    @Option(help: "Duration of each node's Lease in kube-node-lease; renewed every quarter of it (the server's --node-monitor-grace-period must exceed that).")
+    var nodeLeaseDurationSeconds: Int64 = 40
+
     @Option(help: "Log level (trace, debug, info, notice, warning, error, critical).")
     var logLevel = "info"
 
@@ -49,6 +52,7 @@ struct AgentCommand: AsyncParsableCommand {
         capacity.cpu = nodeCpu
         capacity.memory = nodeMemory
         capacity.pods = nodePods
+        capacity.leaseDurationSeconds = nodeLeaseDurationSeconds
         let nodes = SimulatedNodes(client: Client(transport: transport), prefix: nodeNamePrefix, count: simulate, capacity: capacity)
         let group = ServiceGroup(configuration: .init(services: [.init(service: SimulatedNodesService(nodes: nodes))],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -25,6 +25,12 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(parsing: .singleValue, help: "Extra name or IP address for the serving certificate (repeatable).")
     var tlsSan: [String] = []
 
+    @Option(help: "Seconds without a heartbeat (Lease renewal or node status) before a node is marked Unknown and tainted unreachable.")
+    var nodeMonitorGracePeriod: Int64 = 40
+
+    @Option(help: "tolerationSeconds given to pods for the not-ready and unreachable taints: how long pods stay on a failed node before eviction.")
+    var defaultTolerationSeconds: Int64 = 300
+
     @Option(help: "Service ClusterIP range.")
     var serviceCidr: String = "10.96.0.0/12"
 
@@ -76,12 +82,13 @@ struct ServerCommand: AsyncParsableCommand {
             try Files.writeAtomically(ServiceAccountTokens.newKeyPEM(), to: saKeyPath, mode: 0o600)
         }
         let serviceAccounts = try ServiceAccountTokens(keyPEM: try String(contentsOfFile: saKeyPath, encoding: .utf8))
-        let handler = APIHandler(store: store, serviceCIDR: serviceCidr, serviceAccountTokens: serviceAccounts, caCertificatePEM: pki.caCertificatePEM)
+        let handler = APIHandler(store: store, registry: APIHandler.builtInRegistry(defaultTolerationSeconds: defaultTolerationSeconds),
+                                 serviceCIDR: serviceCidr, serviceAccountTokens: serviceAccounts, caCertificatePEM: pki.caCertificatePEM)
         let tls = insecureHTTP ? nil : ServingTLS(certificatePEM: pki.serverCertificatePEM, keyPEM: pki.serverKeyPEM, clientCAPEM: pki.caCertificatePEM)
         let app = try APIServerApp.make(
             handler: handler, host: bindAddress, port: port, tls: tls,
             authenticator: Authenticator(tokens: [token.secret: "system:skiff-agent"], insecure: insecureHTTP, serviceAccounts: serviceAccounts),
-            services: [WatchCacheService(handler: handler, servicePort: port, eventTTL: ttl), ControllerManagerService(handler: handler),
+            services: [WatchCacheService(handler: handler, servicePort: port, eventTTL: ttl), ControllerManagerService(handler: handler, nodeMonitorGracePeriod: nodeMonitorGracePeriod),
                        MemoryTrimService(logger: logger)],
             onServerRunning: { _ in
                 logger.info("API server listening", metadata: ["url": "\(scheme)://\(bindAddress):\(port)", "kubeconfig": "\(dataDir)/kubeconfig.yaml"])
@@ -160,6 +167,7 @@ enum Files {
 /// through the handler.
 struct ControllerManagerService: Service {
     let handler: APIHandler
+    let nodeMonitorGracePeriod: Int64
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -167,7 +175,7 @@ struct ControllerManagerService: Service {
             let client = Client(transport: InProcessTransport(handler: handler, user: "system:kube-controller-manager"))
             // One set of informers for the controllers and the scheduler.
             let factory = InformerFactory(client: client)
-            let controllers = ControllerManager(factory: factory)
+            let controllers = ControllerManager(factory: factory, nodeMonitorGracePeriod: nodeMonitorGracePeriod)
             let scheduler = Scheduler(factory: factory)
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await factory.run() }

@@ -175,3 +175,31 @@ def test_deleting_a_namespace_removes_everything_in_it(kc):
     assert r.returncode != 0 and "NotFound" in r.stderr
     assert json.loads(kc("get", "pods", "-A", "-o", "json"))["items"] == [] or all(
         p["metadata"]["namespace"] != ns for p in json.loads(kc("get", "pods", "-A", "-o", "json"))["items"])
+
+
+def test_a_dead_agents_pods_are_replaced_on_other_nodes():
+    """kill -9 an agent: its nodes go Unknown after the grace period, their pods are
+    evicted after their tolerationSeconds, and the Deployment's replacements run on the
+    surviving agent's nodes."""
+    server = Server(extra=["--node-monitor-grace-period", "3", "--default-toleration-seconds", "2"]).start()
+    doomed = Agent(server, 2, ["--node-name-prefix", "doomed", "--node-lease-duration-seconds", "2"])
+    survivor = Agent(server, 2, ["--node-name-prefix", "survivor", "--node-lease-duration-seconds", "2"])
+    try:
+        k = Kubectl(default_kubectl(), server.kubeconfig, "default")
+        wait_for("4 nodes", lambda: len(json.loads(k("get", "nodes", "-o", "json"))["items"]) == 4)
+        k("create", "deployment", "web", "--image=nginx", "--replicas=6")
+        k("rollout", "status", "deployment/web", "--timeout=60s")
+        assert any(p["spec"]["nodeName"].startswith("doomed") for p in pods(k))
+        doomed.proc.kill()
+        wait_for("every running pod on a surviving node", lambda: (
+            len([p for p in pods(k) if p["status"].get("phase") == "Running"]) == 6
+            and all(p["spec"].get("nodeName", "").startswith("survivor") for p in pods(k))), timeout=60)
+        node = json.loads(k("get", "node", "doomed-0", "-o", "json"))
+        ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
+        assert ready["status"] == "Unknown"
+        assert {"key": "node.kubernetes.io/unreachable", "effect": "NoSchedule"} in [
+            {"key": t["key"], "effect": t["effect"]} for t in node["spec"]["taints"]]
+    finally:
+        doomed.stop()
+        survivor.stop()
+        server.cleanup()

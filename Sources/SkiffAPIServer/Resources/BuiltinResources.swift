@@ -6,7 +6,9 @@ import SkiffCore
 enum BuiltinResources {
     static let preferredVersions = ["autoscaling": "v2"]
 
-    static func all() -> [ResourceInfo] {
+    /// Every built-in resource; `defaultTolerationSeconds` is what DefaultTolerationSeconds
+    /// admission gives pods for the not-ready and unreachable taints.
+    static func all(defaultTolerationSeconds: Int64 = 300) -> [ResourceInfo] {
         [
             // core/v1
             make("v1", "Namespace", "namespaces", short: ["ns"], namespaced: false, status: true,
@@ -15,7 +17,7 @@ enum BuiltinResources {
             make("v1", "Pod", "pods", short: ["po"], categories: ["all"], status: true,
                  extra: [sub("binding", "Binding", verbs: ["create"]), sub("eviction", "Eviction", group: "policy", verbs: ["create"]),
                          sub("log", "Pod", verbs: ["get"])],
-                 strategy: Core.pod),
+                 strategy: Core.pod(defaultTolerationSeconds: defaultTolerationSeconds)),
             make("v1", "Binding", "bindings", verbs: ["create"]),
             make("v1", "Service", "services", short: ["svc"], categories: ["all"], status: true, strategy: Core.service),
             make("v1", "Endpoints", "endpoints", short: ["ep"], strategy: Core.endpoints),

@@ -57,7 +57,7 @@ enum Core {
         (o[path: ["status", "addresses"]]?.arrayValue ?? []).first { $0["type"]?.stringValue == type }?["address"]?.stringValue ?? "<none>"
     }
 
-    static var pod: ResourceStrategy {
+    static func pod(defaultTolerationSeconds: Int64) -> ResourceStrategy {
         var s = ResourceStrategy()
         s.applyDefaults = { o in
             guard var spec = o["spec"], spec.isObject else { return }
@@ -69,7 +69,8 @@ enum Core {
             var tolerations = o[path: ["spec", "tolerations"]]?.arrayValue ?? []
             for key in ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"]
             where !tolerations.contains(where: { ($0["key"]?.stringValue == key || $0["key"] == nil && $0["operator"]?.stringValue == "Exists") && ($0["effect"]?.stringValue ?? "NoExecute") == "NoExecute" }) {
-                tolerations.append(["key": .string(key), "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300])
+                tolerations.append(["key": .string(key), "operator": "Exists", "effect": "NoExecute",
+                                    "tolerationSeconds": .number(JSONNumber(defaultTolerationSeconds))])
             }
             o[path: ["spec", "tolerations"]] = .array(tolerations)
             if o[path: ["spec", "priority"]] == nil { o[path: ["spec", "priority"]] = 0 }
