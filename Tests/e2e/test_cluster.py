@@ -203,3 +203,18 @@ def test_a_dead_agents_pods_are_replaced_on_other_nodes():
         doomed.stop()
         survivor.stop()
         server.cleanup()
+
+
+def test_services_get_endpoints_of_their_ready_pods(kc):
+    kc("create", "deployment", "web", "--image=nginx", "--replicas=3", "--port=8080")
+    kc("rollout", "status", "deployment/web", "--timeout=60s")
+    kc("expose", "deployment", "web", "--port=80", "--target-port=8080")
+    ips = sorted(p["status"]["podIP"] for p in pods(kc))
+    wait_for("endpoints", lambda: sorted(
+        a["ip"] for s in json.loads(kc("get", "endpoints", "web", "-o", "json")).get("subsets", []) for a in s.get("addresses", [])) == ips)
+    slices = json.loads(kc("get", "endpointslices", "-l", "kubernetes.io/service-name=web", "-o", "json"))["items"]
+    assert sorted(e["addresses"][0] for s in slices for e in s["endpoints"]) == ips
+    assert all(s["ports"] == [{"name": "", "port": 8080, "protocol": "TCP"}] for s in slices)
+    kc("scale", "deployment/web", "--replicas=1")
+    wait_for("endpoints shrink", lambda: len(json.loads(kc("get", "endpointslices", "-l", "kubernetes.io/service-name=web", "-o", "json"))["items"][0]["endpoints"]) == 1)
+    assert "8080" in kc("describe", "service", "web")
