@@ -35,7 +35,6 @@ public struct Resource: Sendable, Hashable, CustomStringConvertible {
     public static let nodes = Resource(group: "", version: "v1", plural: "nodes", kind: "Node", namespaced: false)
     public static let leases = Resource(group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease", namespaced: true)
     public static let pods = Resource(group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true)
-    public static let replicationControllers = Resource(group: "", version: "v1", plural: "replicationcontrollers", kind: "ReplicationController", namespaced: true)
     public static let events = Resource(group: "", version: "v1", plural: "events", kind: "Event", namespaced: true)
     public static let replicaSets = Resource(group: "apps", version: "v1", plural: "replicasets", kind: "ReplicaSet", namespaced: true)
     public static let deployments = Resource(group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true)

@@ -48,8 +48,6 @@ public final class Indexer: Sendable {
         state.withLock { s in (s.indexes[index]?[value] ?? []).compactMap { s.objects[$0] } }
     }
 
-    public var count: Int { state.withLock { $0.objects.count } }
-
     static let namespaceIndex = "namespace"
 
     /// Stores `object` under `key` (nil removes it) and returns what was there.
@@ -189,18 +187,9 @@ public final class Informer: Sendable {
     /// Controllers never read managedFields, often the bulk of an object: like
     /// kube-controller-manager's informers, the cache drops them.
     static func trimmed(_ o: JSON) -> JSON {
+        guard o[path: ["metadata", "managedFields"]] != nil else { return o }
         var o = o
-        if case .object(var root) = o, root["metadata"]?.objectValue?["managedFields"] != nil {
-            o = .null
-            root.update("metadata") { meta in
-                if case .object(var m) = meta {
-                    meta = .null
-                    m.removeValue(forKey: "managedFields")
-                    meta = .object(m)
-                }
-            }
-            o = .object(root)
-        }
+        o[path: ["metadata", "managedFields"]] = nil
         return o
     }
 

@@ -18,7 +18,6 @@ struct SchedulingQueue {
     private var unschedulable: [String: Entry] = [:]
     private var arrivals = 0
 
-    var activeCount: Int { active.count }
     var isEmpty: Bool { active.isEmpty }
 
     static func before(_ a: Entry, _ b: Entry) -> Bool {
@@ -76,8 +75,6 @@ struct SchedulingQueue {
             push(e)
         }
     }
-
-    var hasBackoff: Bool { !backoff.isEmpty }
 
     private mutating func push(_ e: Entry) {
         queued[e.key] = e

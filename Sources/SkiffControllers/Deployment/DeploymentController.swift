@@ -1,4 +1,3 @@
-import Logging
 import SkiffAPI
 import SkiffClient
 import SkiffCore

@@ -109,7 +109,7 @@ public final class NodeLifecycleController: Controller {
             var evictAt: Timestamp?
             for taint in noExecute {
                 let added = taint["timeAdded"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) ?? t
-                guard let toleration = tolerations.first(where: { Self.tolerates($0, taint) }) else {
+                guard let toleration = tolerations.first(where: { Taints.tolerates($0, taint) }) else {
                     evictAt = t
                     break
                 }
@@ -128,18 +128,6 @@ public final class NodeLifecycleController: Controller {
             }
         }
         if let recheck { queue.add(node.name ?? "", after: .seconds(max(1, recheck))) }
-    }
-
-    static func tolerates(_ t: JSON, _ taint: JSON) -> Bool {
-        let effect = t["effect"]?.stringValue ?? ""
-        if !effect.isEmpty, effect != taint["effect"]?.stringValue { return false }
-        let key = t["key"]?.stringValue ?? ""
-        if !key.isEmpty, key != taint["key"]?.stringValue { return false }
-        switch t["operator"]?.stringValue ?? "Equal" {
-        case "Exists": return true
-        case "Equal": return !key.isEmpty && (t["value"]?.stringValue ?? "") == (taint["value"]?.stringValue ?? "")
-        default: return false
-        }
     }
 
     /// Pods bound to a node that no longer exists are deleted at once (pod GC).

@@ -17,7 +17,7 @@ struct NodeUnschedulable: FilterPlugin {
     func filter(_ pod: PodInfo, _ node: NodeInfo) -> Status {
         guard node.unschedulable else { return .success }
         let taint: JSON = ["key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"]
-        if Tolerations.tolerated(taint, by: pod.tolerations) { return .success }
+        if Taints.tolerated(taint, by: pod.tolerations) { return .success }
         return .unresolvable("node(s) were unschedulable")
     }
 }
@@ -43,7 +43,7 @@ struct TaintToleration: FilterPlugin, ScorePlugin {
         for taint in node.taints {
             let effect = taint["effect"]?.stringValue ?? ""
             guard effect == "NoSchedule" || effect == "NoExecute" else { continue }
-            if !Tolerations.tolerated(taint, by: pod.tolerations) {
+            if !Taints.tolerated(taint, by: pod.tolerations) {
                 return .unresolvable("node(s) had untolerated taint {\(taint["key"]?.stringValue ?? ""): \(taint["value"]?.stringValue ?? "")}")
             }
         }
@@ -51,30 +51,13 @@ struct TaintToleration: FilterPlugin, ScorePlugin {
     }
 
     func score(_ pod: PodInfo, _ node: NodeInfo) -> Int64 {
-        Int64(node.taints.filter { $0["effect"] == "PreferNoSchedule" && !Tolerations.tolerated($0, by: pod.tolerations) }.count)
+        Int64(node.taints.filter { $0["effect"] == "PreferNoSchedule" && !Taints.tolerated($0, by: pod.tolerations) }.count)
     }
 
     /// Fewer intolerable taints is better: the count is inverted onto 0...100.
     func normalize(_ scores: inout [Int64]) {
         let most = scores.max() ?? 0
         for i in scores.indices { scores[i] = most == 0 ? 100 : 100 - scores[i] * 100 / most }
-    }
-}
-
-enum Tolerations {
-    /// v1.Toleration.ToleratesTaint.
-    static func tolerated(_ taint: JSON, by tolerations: [JSON]) -> Bool {
-        tolerations.contains { t in
-            let effect = t["effect"]?.stringValue ?? ""
-            if !effect.isEmpty, effect != taint["effect"]?.stringValue { return false }
-            let key = t["key"]?.stringValue ?? ""
-            if !key.isEmpty, key != taint["key"]?.stringValue { return false }
-            switch t["operator"]?.stringValue ?? "Equal" {
-            case "Exists": return true
-            case "Equal": return (t["value"]?.stringValue ?? "") == (taint["value"]?.stringValue ?? "") && !key.isEmpty
-            default: return false
-            }
-        }
     }
 }
 

@@ -1,0 +1,35 @@
+import SkiffAPI
+import SkiffCore
+
+// What several controllers ask of objects: ownership and pod readiness.
+
+func controllerRef(_ o: JSON) -> JSON? {
+    o.ownerReferences.first { $0["controller"]?.boolValue == true }
+}
+
+func ownerReference(_ owner: JSON) -> JSON {
+    ["apiVersion": .string(owner.apiVersion ?? ""), "kind": .string(owner.kind ?? ""), "name": .string(owner.name ?? ""),
+     "uid": .string(owner.uid ?? ""), "controller": true, "blockOwnerDeletion": true]
+}
+
+/// Running or pending, and not being deleted: what counts toward replicas.
+func isActive(_ pod: JSON) -> Bool {
+    let phase = pod[path: ["status", "phase"]]?.stringValue
+    return phase != "Succeeded" && phase != "Failed" && pod.deletionTimestamp == nil
+}
+
+func isReady(_ pod: JSON) -> Bool {
+    readyCondition(pod)?["status"] == "True"
+}
+
+func readyCondition(_ pod: JSON) -> JSON? {
+    pod[path: ["status", "conditions"]]?.arrayValue?.first { $0["type"] == "Ready" }
+}
+
+/// Ready for at least minReadySeconds.
+func isAvailable(_ pod: JSON, minReadySeconds: Int64, now: Timestamp) -> Bool {
+    guard isReady(pod) else { return false }
+    if minReadySeconds == 0 { return true }
+    guard let since = readyCondition(pod)?["lastTransitionTime"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) else { return false }
+    return since.adding(seconds: minReadySeconds) <= now
+}
