@@ -177,12 +177,17 @@ struct ControllerManagerService: Service {
             let factory = InformerFactory(client: client)
             let controllers = ControllerManager(factory: factory, nodeMonitorGracePeriod: nodeMonitorGracePeriod)
             let scheduler = Scheduler(factory: factory)
+            // Each leads only while it holds its Lease in kube-system, as upstream's
+            // kube-controller-manager and kube-scheduler.
+            let identity = "\(ProcessInfo.processInfo.hostName)_\(UUID().uuidString.lowercased())"
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await factory.run() }
-                group.addTask { await controllers.run() }
+                group.addTask {
+                    await LeaderElector(client: client, name: "kube-controller-manager", identity: identity).run { await controllers.run() }
+                }
                 group.addTask {
                     await factory.waitForSync()
-                    await scheduler.run()
+                    await LeaderElector(client: client, name: "kube-scheduler", identity: identity).run { await scheduler.run() }
                 }
             }
         }

@@ -1,0 +1,89 @@
+import Logging
+import SkiffAPI
+import SkiffCore
+
+/// Leader election on a coordination.k8s.io Lease, as client-go's leaderelection: a
+/// candidate takes the Lease when it is free or expired (renewTime + leaseDuration in the
+/// past), renews it every retryPeriod, and stops leading when it could not renew for
+/// renewDeadline; another takes over once the Lease expires. When several servers run,
+/// only the leader schedules and reconciles.
+public struct LeaderElector: Sendable {
+    public let client: Client
+    public let namespace: String
+    public let name: String
+    public let identity: String
+    public var leaseDuration: Duration = .seconds(15)
+    public var renewDeadline: Duration = .seconds(10)
+    public var retryPeriod: Duration = .seconds(2)
+    let logger = Logger(label: "skiff.leaderelection")
+
+    public init(client: Client, namespace: String = "kube-system", name: String, identity: String) {
+        self.client = client
+        self.namespace = namespace
+        self.name = name
+        self.identity = identity
+    }
+
+    /// Runs `lead` whenever this candidate holds the Lease (cancelling it when leadership
+    /// is lost), until the calling task is cancelled.
+    public func run(_ lead: @escaping @Sendable () async -> Void) async {
+        while !Task.isCancelled {
+            while !Task.isCancelled, !(await tryAcquireOrRenew()) {
+                try? await Task.sleep(for: retryPeriod)
+            }
+            if Task.isCancelled { return }
+            logger.info("became leader", metadata: ["lease": "\(namespace)/\(name)", "identity": "\(identity)"])
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await lead() }
+                group.addTask {
+                    var lastRenew = ContinuousClock.now
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: retryPeriod)
+                        if await tryAcquireOrRenew() {
+                            lastRenew = .now
+                        } else if ContinuousClock.now - lastRenew > renewDeadline {
+                            return
+                        }
+                    }
+                }
+                // Whichever ends first — leadership lost, or the work — ends both.
+                await group.next()
+                group.cancelAll()
+            }
+            logger.info("stopped leading", metadata: ["lease": "\(namespace)/\(name)", "identity": "\(identity)"])
+        }
+    }
+
+    /// One attempt: true when this candidate holds the Lease afterwards.
+    func tryAcquireOrRenew() async -> Bool {
+        let now = Timestamp.now()
+        let seconds = leaseDuration.components.seconds
+        do {
+            var lease = try await client.get(.leases, namespace: namespace, name)
+            let holder = lease[path: ["spec", "holderIdentity"]]?.stringValue ?? ""
+            let renewed = lease[path: ["spec", "renewTime"]]?.stringValue.flatMap(Timestamp.init(rfc3339:))
+            let duration = lease[path: ["spec", "leaseDurationSeconds"]]?.int64Value ?? seconds
+            let expired = renewed.map { $0.adding(seconds: duration) < now } ?? true
+            guard holder == identity || holder.isEmpty || expired else { return false }
+            if holder != identity {
+                lease[path: ["spec", "acquireTime"]] = .string(now.rfc3339Micro)
+                lease[path: ["spec", "leaseTransitions"]] = .number(JSONNumber((lease[path: ["spec", "leaseTransitions"]]?.int64Value ?? 0) + (holder.isEmpty ? 0 : 1)))
+            }
+            lease[path: ["spec", "holderIdentity"]] = .string(identity)
+            lease[path: ["spec", "leaseDurationSeconds"]] = .number(JSONNumber(seconds))
+            lease[path: ["spec", "renewTime"]] = .string(now.rfc3339Micro)
+            // The resourceVersion makes this a compare-and-swap: of two candidates racing
+            // for an expired Lease, one gets 409.
+            try await client.update(.leases, lease)
+            return true
+        } catch let e as ClientError where e.isNotFound {
+            let lease: JSON = ["apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                               "metadata": ["name": .string(name), "namespace": .string(namespace)],
+                               "spec": ["holderIdentity": .string(identity), "leaseDurationSeconds": .number(JSONNumber(seconds)),
+                                        "acquireTime": .string(now.rfc3339Micro), "renewTime": .string(now.rfc3339Micro), "leaseTransitions": 0]]
+            return (try? await client.create(.leases, namespace: namespace, lease)) != nil
+        } catch {
+            return false
+        }
+    }
+}
