@@ -54,6 +54,7 @@ public struct ControllerManager: Sendable {
         controllers = [
             ReplicaSetController(factory: factory),
             DeploymentController(factory: factory),
+            DaemonSetController(factory: factory),
             EndpointSliceController(factory: factory),
             NamespaceController(factory: factory),
             nodeLifecycle,

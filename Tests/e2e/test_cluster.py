@@ -218,3 +218,33 @@ def test_services_get_endpoints_of_their_ready_pods(kc):
     kc("scale", "deployment/web", "--replicas=1")
     wait_for("endpoints shrink", lambda: len(json.loads(kc("get", "endpointslices", "-l", "kubernetes.io/service-name=web", "-o", "json"))["items"][0]["endpoints"]) == 1)
     assert "8080" in kc("describe", "service", "web")
+
+
+def test_a_daemonset_runs_one_pod_on_every_eligible_node_and_rolls_out(kc):
+    manifest = """
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {containers: [{name: c, image: busybox:1}]}
+"""
+    kc("apply", "-f", "-", input=manifest)
+    kc("rollout", "status", "daemonset/agent", "--timeout=60s")
+    wait_for("one pod per node", lambda: sorted(p["spec"].get("nodeName", "") for p in pods(kc, "app=agent")) == ["sim-0", "sim-1", "sim-2"])
+    kc("set", "image", "daemonset/agent", "c=busybox:2")
+    kc("rollout", "status", "daemonset/agent", "--timeout=60s")
+    wait_for("all updated", lambda: [p["spec"]["containers"][0]["image"] for p in pods(kc, "app=agent")] == ["busybox:2"] * 3)
+    # A node selector no node matches but one: the daemon leaves the others.
+    kc.namespace, ns = None, kc.namespace
+    kc("label", "node", "sim-1", "role=edge")
+    kc.namespace = ns
+    try:
+        kc("patch", "daemonset", "agent", "-p", '{"spec":{"template":{"spec":{"nodeSelector":{"role":"edge"}}}}}')
+        wait_for("only on the labelled node", lambda: [p["spec"].get("nodeName") for p in pods(kc, "app=agent")] == ["sim-1"])
+    finally:
+        kc.namespace = None
+        kc("label", "node", "sim-1", "role-")
+        kc.namespace = ns
