@@ -82,6 +82,16 @@ public final class Indexer: Sendable {
     }
 }
 
+extension Indexer {
+    /// Pods by spec.nodeName, which the scheduler and the node controllers look up.
+    public static let podsByNode = "spec.nodeName"
+
+    /// Adds the podsByNode index (several users may ask; it is one index).
+    public func indexPodsByNode() {
+        addIndex(Self.podsByNode) { p in p[path: ["spec", "nodeName"]]?.stringValue.map { [$0] } ?? [] }
+    }
+}
+
 /// What an informer tells its handlers.
 public enum InformerEvent: Sendable {
     case added(JSON)

@@ -95,12 +95,18 @@ public final class SimulatedNodes: Sendable {
                                condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
                                condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
                                condition("Ready", "True", "KubeletReady", "kubelet is posting ready status")],
-                "addresses": [["type": "InternalIP", "address": .string("10.255.\(index / 256 % 256).\(index % 256)")], ["type": "Hostname", "address": .string(name)]],
+                "addresses": [["type": "InternalIP", "address": .string(internalIP(name))], ["type": "Hostname", "address": .string(name)]],
                 "nodeInfo": ["kubeletVersion": "v1.33.0-skiff", "containerRuntimeVersion": "simulated://0", "operatingSystem": "linux",
                              "architecture": "amd64", "kernelVersion": "simulated", "osImage": "Skiff simulated node",
                              "kubeProxyVersion": "", "machineID": "", "systemUUID": "", "bootID": ""],
             ],
         ]
+    }
+
+    /// A node's address: 10.255.x.y from its index.
+    func internalIP(_ name: String) -> String {
+        let index = podCIDRIndex[name] ?? 0
+        return "10.255.\(index / 256 % 256).\(index % 256)"
     }
 
     func register(_ name: String) async throws {
@@ -160,7 +166,7 @@ public final class SimulatedNodes: Sendable {
         var next = pod
         var status = pod["status"]?.objectValue ?? JSONObject()
         status["phase"] = "Running"
-        status["hostIP"] = .string(nodeObject(node)[path: ["status", "addresses"]]?.arrayValue?.first?["address"]?.stringValue ?? "")
+        status["hostIP"] = .string(internalIP(node))
         status["podIP"] = .string(ip)
         status["podIPs"] = [["ip": .string(ip)]]
         status["startTime"] = .string(now)

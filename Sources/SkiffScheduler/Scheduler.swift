@@ -41,6 +41,7 @@ public final class Scheduler: Sendable {
         client = factory.client
         pods = factory.informer(.pods)
         nodes = factory.informer(.nodes)
+        pods.indexer.indexPodsByNode()
         pods.addHandler { [weak self] e in self?.podEvent(e) }
         nodes.addHandler { [weak self] e in self?.nodeEvent(e) }
     }
@@ -97,7 +98,7 @@ public final class Scheduler: Sendable {
                 if s.nodes[name] == nil {
                     s.nodes.append(NodeInfo(node))
                     // Pods already bound there (informer order is not guaranteed).
-                    for pod in pods.indexer.list() where pod[path: ["spec", "nodeName"]]?.stringValue == name {
+                    for pod in pods.indexer.byIndex(Indexer.podsByNode, name) {
                         s.nodes.update(name) { $0.add(PodInfo(pod)) }
                     }
                 } else {

@@ -10,13 +10,7 @@ import Testing
         defer { c.stop() }
         let factory = InformerFactory(client: c.client)
         let controller = NamespaceController(factory: factory, recheck: .milliseconds(20))
-        let run = Task {
-            await withTaskGroup(of: Void.self) { g in
-                g.addTask { await factory.run() }
-                await factory.waitForSync()
-                g.addTask { await controller.run(workers: 1) }
-            }
-        }
+        let run = startAfterSync(factory) { await controller.run(workers: 1) }
         defer { run.cancel() }
         try await c.client.create(.namespaces, ["metadata": ["name": "doomed"]])
         let configMaps = Resource(group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true)

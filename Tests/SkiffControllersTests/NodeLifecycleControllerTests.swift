@@ -16,13 +16,10 @@ import Testing
         defer { c.stop() }
         let factory = InformerFactory(client: c.client)
         let controller = NodeLifecycleController(factory: factory, gracePeriodSeconds: 1)
-        let run = Task {
-            await withTaskGroup(of: Void.self) { g in
-                g.addTask { await factory.run() }
-                await factory.waitForSync()
-                g.addTask { await controller.run(workers: 1) }
-                g.addTask { await controller.monitor() }
-            }
+        let run = startAfterSync(factory) {
+            async let work: Void = controller.run(workers: 1)
+            async let monitor: Void = controller.monitor()
+            _ = await (work, monitor)
         }
         defer { run.cancel() }
         try await c.client.create(.nodes, readyNode("quiet", heartbeat: Timestamp.now()))
@@ -58,13 +55,7 @@ import Testing
         defer { c.stop() }
         let factory = InformerFactory(client: c.client)
         let controller = NodeLifecycleController(factory: factory, gracePeriodSeconds: 1)
-        let run = Task {
-            await withTaskGroup(of: Void.self) { g in
-                g.addTask { await factory.run() }
-                await factory.waitForSync()
-                g.addTask { await controller.monitor() }
-            }
-        }
+        let run = startAfterSync(factory) { await controller.monitor() }
         defer { run.cancel() }
         try await c.client.create(.pods, namespace: "default", ["apiVersion": "v1", "kind": "Pod", "metadata": ["name": "lost"],
                                                                  "spec": ["nodeName": "gone", "containers": [["name": "c", "image": "nginx"]]]])

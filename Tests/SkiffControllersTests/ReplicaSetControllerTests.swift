@@ -18,13 +18,7 @@ let replicaSetJSON: JSON = [
         defer { cluster.stop() }
         let factory = InformerFactory(client: cluster.client)
         let controller = ReplicaSetController(factory: factory)
-        let run = Task {
-            await withTaskGroup(of: Void.self) { g in
-                g.addTask { await factory.run() }
-                await factory.waitForSync()
-                g.addTask { await controller.run(workers: 2) }
-            }
-        }
+        let run = startAfterSync(factory) { await controller.run(workers: 2) }
         defer { run.cancel() }
         try await body(cluster, controller)
     }

@@ -54,3 +54,14 @@ func runControllerManager(_ client: Client) async {
         group.addTask { await manager.run() }
     }
 }
+
+/// Runs the factory's informers and, once they have synced, `work`; cancel to stop.
+func startAfterSync(_ factory: InformerFactory, _ work: @escaping @Sendable () async -> Void) -> Task<Void, Never> {
+    Task {
+        await withTaskGroup(of: Void.self) { g in
+            g.addTask { await factory.run() }
+            await factory.waitForSync()
+            g.addTask { await work() }
+        }
+    }
+}

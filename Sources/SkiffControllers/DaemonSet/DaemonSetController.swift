@@ -76,7 +76,8 @@ public final class DaemonSetController: Controller {
         // RollingUpdate: replace old-template pods, at most maxUnavailable not available at once.
         if ds[path: ["spec", "updateStrategy", "type"]]?.stringValue ?? "RollingUpdate" == "RollingUpdate" {
             let maxUnavailable = Self.maxUnavailable(ds, of: eligible.count)
-            var unavailable = eligible.filter { n in !(byNode[n.name ?? ""] ?? []).contains { isAvailable($0, minReadySeconds: 0, now: Timestamp.now()) } }.count
+            let now = Timestamp.now()
+            var unavailable = eligible.filter { n in !(byNode[n.name ?? ""] ?? []).contains { isAvailable($0, minReadySeconds: 0, now: now) } }.count
             for node in eligible {
                 guard unavailable < maxUnavailable, let p = byNode[node.name ?? ""]?.first, p.labels[Self.hashLabel] != hash else { continue }
                 try await client.delete(.pods, namespace: namespace, p.name ?? "", preconditionUID: p.uid, ignoreNotFound: true)
@@ -103,20 +104,8 @@ public final class DaemonSetController: Controller {
     static func eligible(_ node: JSON, template: JSON, tolerations: [JSON]) -> Bool {
         let labels = node.labels
         guard stringMap(template["nodeSelector"]).allSatisfy({ labels[$0.key] == $0.value }) else { return false }
-        if let terms = template[path: ["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"]]?.arrayValue,
-           !terms.contains(where: { term in
-               (term["matchExpressions"]?.arrayValue ?? []).allSatisfy { r in
-                   let value = labels[r["key"]?.stringValue ?? ""]
-                   let values = r["values"]?.arrayValue?.compactMap(\.stringValue) ?? []
-                   switch r["operator"]?.stringValue {
-                   case "In": return value.map(values.contains) ?? false
-                   case "NotIn": return value.map { !values.contains($0) } ?? true
-                   case "Exists": return value != nil
-                   case "DoesNotExist": return value == nil
-                   default: return false
-                   }
-               }
-           }) { return false }
+        let terms = template[path: ["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"]]?.arrayValue
+        guard NodeSelectorTerms.anyMatches(terms, labels: labels, nodeName: node.name ?? "") else { return false }
         let taints = node[path: ["spec", "taints"]]?.arrayValue ?? []
         return taints.allSatisfy { t in
             !["NoSchedule", "NoExecute"].contains(t["effect"]?.stringValue ?? "") || Taints.tolerated(t, by: tolerations)

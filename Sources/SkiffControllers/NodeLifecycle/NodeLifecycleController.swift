@@ -23,7 +23,6 @@ public final class NodeLifecycleController: Controller {
 
     static let unreachable = "node.kubernetes.io/unreachable"
     static let notReady = "node.kubernetes.io/not-ready"
-    static let byNode = "nodeName"
 
     public init(factory: InformerFactory, gracePeriodSeconds: Int64 = 40, now: @escaping @Sendable () -> Timestamp = { Timestamp.now() }) {
         client = factory.client
@@ -32,7 +31,7 @@ public final class NodeLifecycleController: Controller {
         pods = factory.informer(.pods)
         gracePeriod = gracePeriodSeconds
         self.now = now
-        pods.indexer.addIndex(Self.byNode) { p in p[path: ["spec", "nodeName"]]?.stringValue.map { [$0] } ?? [] }
+        pods.indexer.indexPodsByNode()
         nodes.addHandler { [queue] e in
             switch e {
             case .added(let n), .updated(_, let n), .deleted(let n): queue.add(n.name ?? "")
@@ -104,7 +103,7 @@ public final class NodeLifecycleController: Controller {
         let noExecute = taints.filter { $0["effect"] == "NoExecute" }
         guard !noExecute.isEmpty else { return }
         var recheck: Int64?
-        for pod in pods.indexer.byIndex(Self.byNode, node.name ?? "") where pod.deletionTimestamp == nil {
+        for pod in pods.indexer.byIndex(Indexer.podsByNode, node.name ?? "") where pod.deletionTimestamp == nil {
             let tolerations = pod[path: ["spec", "tolerations"]]?.arrayValue ?? []
             var evictAt: Timestamp?
             for taint in noExecute {

@@ -68,13 +68,13 @@ struct NodeAffinity: FilterPlugin, ScorePlugin {
 
     func filter(_ pod: PodInfo, _ node: NodeInfo) -> Status {
         let fits = pod.nodeSelector.allSatisfy { node.labels[$0.key] == $0.value }
-            && (pod.requiredNodeTerms.map { terms in terms.contains { Self.matches($0, node) } } ?? true)
+            && NodeSelectorTerms.anyMatches(pod.requiredNodeTerms, labels: node.labels, nodeName: node.name)
         return fits ? .success : .unresolvable("node(s) didn't match Pod's node affinity/selector")
     }
 
     func score(_ pod: PodInfo, _ node: NodeInfo) -> Int64 {
         pod.preferredNodeTerms.reduce(0) { sum, term in
-                guard let preference = term["preference"], Self.matches(preference, node) else { return sum }
+                guard let preference = term["preference"], NodeSelectorTerms.matches(preference, labels: node.labels, nodeName: node.name) else { return sum }
                 return sum + (term["weight"]?.int64Value ?? 0)
             }
     }
@@ -83,28 +83,5 @@ struct NodeAffinity: FilterPlugin, ScorePlugin {
         let most = scores.max() ?? 0
         guard most > 0 else { return }
         for i in scores.indices { scores[i] = scores[i] * 100 / most }
-    }
-
-    /// A NodeSelectorTerm: every expression and field requirement holds (an empty term
-    /// matches nothing, as upstream).
-    static func matches(_ term: JSON, _ node: NodeInfo) -> Bool {
-        let expressions = term["matchExpressions"]?.arrayValue ?? []
-        let fields = term["matchFields"]?.arrayValue ?? []
-        if expressions.isEmpty && fields.isEmpty { return false }
-        return expressions.allSatisfy { requirement($0, node.labels[$0["key"]?.stringValue ?? ""]) }
-            && fields.allSatisfy { $0["key"] == "metadata.name" && requirement($0, node.name) }
-    }
-
-    static func requirement(_ r: JSON, _ value: String?) -> Bool {
-        let values = r["values"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        switch r["operator"]?.stringValue ?? "" {
-        case "In": return value.map(values.contains) ?? false
-        case "NotIn": return value.map { !values.contains($0) } ?? true
-        case "Exists": return value != nil
-        case "DoesNotExist": return value == nil
-        case "Gt": return value.flatMap { Int64($0) }.flatMap { v in values.first.flatMap { Int64($0) }.map { v > $0 } } ?? false
-        case "Lt": return value.flatMap { Int64($0) }.flatMap { v in values.first.flatMap { Int64($0) }.map { v < $0 } } ?? false
-        default: return false
-        }
     }
 }
