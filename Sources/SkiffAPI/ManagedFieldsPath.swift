@@ -181,14 +181,20 @@ enum SSAValue {
 
     /// Deep equality as `value.Equals`: numbers by value, objects regardless of key order.
     /// Shared storage and keys in the same order (the usual case) are taken as shortcuts.
-    static func equal(_ a: JSON, _ b: JSON) -> Bool {
+    static func equal(_ a: JSON, _ b: JSON) -> Bool { deepEqual(a, b, numbersByText: false) }
+
+    /// Equality that also tells numbers apart by their text (`1000` and `1e3`), for
+    /// shortcuts: values the same by it are the same after any normalization.
+    static func same(_ a: JSON, _ b: JSON) -> Bool { deepEqual(a, b, numbersByText: true) }
+
+    private static func deepEqual(_ a: JSON, _ b: JSON, numbersByText: Bool) -> Bool {
         switch (a, b) {
         case (.string(let x), .string(let y)): return x == y
-        case (.number(let x), .number(let y)): return numbersEqual(x, y)
+        case (.number(let x), .number(let y)): return numbersByText ? x.text == y.text : numbersEqual(x, y)
         case (.array(let x), .array(let y)):
             guard x.count == y.count else { return false }
             if sameStorage(x, y) { return true }
-            for i in x.indices where !equal(x[i], y[i]) { return false }
+            for i in x.indices where !deepEqual(x[i], y[i], numbersByText: numbersByText) { return false }
             return true
         case (.object(let x), .object(let y)):
             guard x.count == y.count else { return false }
@@ -198,42 +204,11 @@ enum SSAValue {
             // Keys in the same order pair up by position; after the first difference,
             // the rest are looked up by name.
             while i < xk.count, xk[i] == yk[i] {
-                if !equal(x.values[i], y.values[i]) { return false }
+                if !deepEqual(x.values[i], y.values[i], numbersByText: numbersByText) { return false }
                 i += 1
             }
             while i < xk.count {
-                guard let other = y[xk[i]], equal(x.values[i], other) else { return false }
-                i += 1
-            }
-            return true
-        case (.bool(let x), .bool(let y)): return x == y
-        case (.null, .null): return true
-        default: return false
-        }
-    }
-
-    /// Equality that also tells numbers apart by their text (`1000` and `1e3`), for
-    /// shortcuts: values the same by it are the same after any normalization.
-    static func same(_ a: JSON, _ b: JSON) -> Bool {
-        switch (a, b) {
-        case (.string(let x), .string(let y)): return x == y
-        case (.number(let x), .number(let y)): return x.text == y.text
-        case (.array(let x), .array(let y)):
-            guard x.count == y.count else { return false }
-            if sameStorage(x, y) { return true }
-            for i in x.indices where !same(x[i], y[i]) { return false }
-            return true
-        case (.object(let x), .object(let y)):
-            guard x.count == y.count else { return false }
-            let (xk, yk) = (x.keys, y.keys)
-            if sameStorage(x.values, y.values), xk == yk { return true }
-            var i = 0
-            while i < xk.count, xk[i] == yk[i] {
-                if !same(x.values[i], y.values[i]) { return false }
-                i += 1
-            }
-            while i < xk.count {
-                guard let other = y[xk[i]], same(x.values[i], other) else { return false }
+                guard let other = y[xk[i]], deepEqual(x.values[i], other, numbersByText: numbersByText) else { return false }
                 i += 1
             }
             return true

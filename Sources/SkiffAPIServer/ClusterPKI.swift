@@ -159,6 +159,6 @@ enum IPAddressBytes {
         withUnsafeMutableBytes(of: &addr) { $0.copyBytes(from: b) }
         var buf = [CChar](repeating: 0, count: 64)
         guard inet_ntop(AF_INET6, &addr, &buf, 64) != nil else { return "" }
-        return String(cString: buf)
+        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
