@@ -9,66 +9,7 @@ import uuid
 
 import pytest
 
-from conftest import KUBECTL_VERSIONS, SKIFF, Kubectl, Server, default_kubectl, kubectl_binary
-
-
-class Agent:
-    """`skiff agent --simulate N` joined to a server with its token."""
-
-    def __init__(self, server, count=3, extra=()):
-        token = open(os.path.join(server.data_dir, "token")).read().strip()
-        self.log = open(os.path.join(server.data_dir, "agent.log"), "ab")
-        self.proc = subprocess.Popen([SKIFF, "agent", "--server", server.url, "--token", token, "--simulate", str(count), *extra],
-                                     stdout=self.log, stderr=self.log)
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    server = Server().start()
-    agent = Agent(server, 3, ["--node-cpu", "2", "--node-memory", "4Gi"])
-    k = Kubectl(default_kubectl(), server.kubeconfig)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        nodes = json.loads(k("get", "nodes", "-o", "json"))["items"]
-        if len(nodes) == 3:
-            break
-        time.sleep(0.2)
-    else:
-        raise AssertionError("simulated nodes never registered: " + server.read_log())
-    yield server
-    agent.stop()
-    server.cleanup()
-
-
-@pytest.fixture
-def kc(cluster):
-    """kubectl (the default version) in a fresh namespace of the cluster."""
-    ns = f"e2e-{uuid.uuid4().hex[:8]}"
-    k = Kubectl(default_kubectl(), cluster.kubeconfig)
-    k("create", "namespace", ns)
-    k.namespace = ns
-    return k
-
-
-def wait_for(what, condition, timeout=30):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def pods(k, selector="app=web"):
-    return [p for p in json.loads(k("get", "pods", "-l", selector, "-o", "json"))["items"] if not p["metadata"].get("deletionTimestamp")]
+from conftest import KUBECTL_VERSIONS, SKIFF, Agent, Kubectl, Server, default_kubectl, kubectl_binary, pods, wait_for
 
 
 def test_agent_refuses_a_server_whose_ca_does_not_match_its_token(cluster):
