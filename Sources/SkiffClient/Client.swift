@@ -38,6 +38,21 @@ public struct Resource: Sendable, Hashable, CustomStringConvertible {
     public static let events = Resource(group: "", version: "v1", plural: "events", kind: "Event", namespaced: true)
     public static let replicaSets = Resource(group: "apps", version: "v1", plural: "replicasets", kind: "ReplicaSet", namespaced: true)
     public static let deployments = Resource(group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true)
+    public static let daemonSets = Resource(group: "apps", version: "v1", plural: "daemonsets", kind: "DaemonSet", namespaced: true)
+    public static let statefulSets = Resource(group: "apps", version: "v1", plural: "statefulsets", kind: "StatefulSet", namespaced: true)
+    public static let controllerRevisions = Resource(group: "apps", version: "v1", plural: "controllerrevisions", kind: "ControllerRevision", namespaced: true)
+    public static let replicationControllers = Resource(group: "", version: "v1", plural: "replicationcontrollers", kind: "ReplicationController", namespaced: true)
+    public static let jobs = Resource(group: "batch", version: "v1", plural: "jobs", kind: "Job", namespaced: true)
+    public static let cronJobs = Resource(group: "batch", version: "v1", plural: "cronjobs", kind: "CronJob", namespaced: true)
+    public static let services = Resource(group: "", version: "v1", plural: "services", kind: "Service", namespaced: true)
+    public static let endpoints = Resource(group: "", version: "v1", plural: "endpoints", kind: "Endpoints", namespaced: true)
+    public static let endpointSlices = Resource(group: "discovery.k8s.io", version: "v1", plural: "endpointslices", kind: "EndpointSlice", namespaced: true)
+    public static let persistentVolumeClaims = Resource(group: "", version: "v1", plural: "persistentvolumeclaims", kind: "PersistentVolumeClaim", namespaced: true)
+    public static let serviceAccounts = Resource(group: "", version: "v1", plural: "serviceaccounts", kind: "ServiceAccount", namespaced: true)
+    public static let podDisruptionBudgets = Resource(group: "policy", version: "v1", plural: "poddisruptionbudgets", kind: "PodDisruptionBudget", namespaced: true)
+    public static let priorityClasses = Resource(group: "scheduling.k8s.io", version: "v1", plural: "priorityclasses", kind: "PriorityClass", namespaced: false)
+    public static let resourceQuotas = Resource(group: "", version: "v1", plural: "resourcequotas", kind: "ResourceQuota", namespaced: true)
+    public static let limitRanges = Resource(group: "", version: "v1", plural: "limitranges", kind: "LimitRange", namespaced: true)
 }
 
 /// What a list returns: the items and the revision to watch from.

@@ -16,12 +16,11 @@ public final class DaemonSetController: Controller {
     let nodes: Informer
     let pods: Informer
 
-    static let daemonSets = Resource(group: "apps", version: "v1", plural: "daemonsets", kind: "DaemonSet", namespaced: true)
     static let hashLabel = "controller-revision-hash"
 
     public init(factory: InformerFactory) {
         client = factory.client
-        daemonSets = factory.informer(Self.daemonSets)
+        daemonSets = factory.informer(.daemonSets)
         nodes = factory.informer(.nodes)
         pods = factory.informer(.pods)
         daemonSets.addHandler { [queue] e in
@@ -147,7 +146,7 @@ public final class DaemonSetController: Controller {
         var next = ds
         next["status"] = .object(status)
         do {
-            try await client.update(Self.daemonSets, next, subresource: "status")
+            try await client.update(.daemonSets, next, subresource: "status")
         } catch let e as ClientError where e.isNotFound {}
     }
 }

@@ -17,9 +17,6 @@ public final class EndpointSliceController: Controller {
     let pods: Informer
     let slices: Informer
 
-    static let endpointSlices = Resource(group: "discovery.k8s.io", version: "v1", plural: "endpointslices", kind: "EndpointSlice", namespaced: true)
-    static let endpoints = Resource(group: "", version: "v1", plural: "endpoints", kind: "Endpoints", namespaced: true)
-    static let services = Resource(group: "", version: "v1", plural: "services", kind: "Service", namespaced: true)
     static let serviceNameLabel = "kubernetes.io/service-name"
     static let managedByLabel = "endpointslice.kubernetes.io/managed-by"
     static let managedBy = "endpointslice-controller.k8s.io"
@@ -27,9 +24,9 @@ public final class EndpointSliceController: Controller {
 
     public init(factory: InformerFactory) {
         client = factory.client
-        services = factory.informer(Self.services)
+        services = factory.informer(.services)
         pods = factory.informer(.pods)
-        slices = factory.informer(Self.endpointSlices)
+        slices = factory.informer(.endpointSlices)
         services.addHandler { [queue] e in
             switch e {
             case .added(let s), .updated(_, let s), .deleted(let s): queue.add(objectKey(s))
@@ -72,7 +69,7 @@ public final class EndpointSliceController: Controller {
         let (namespace, name) = splitKey(key)
         guard let svc = services.indexer.get(key) else {
             // Slices go with the Service (the GC, by owner); Endpoints by name, as upstream.
-            try await client.delete(Self.endpoints, namespace: namespace, name, ignoreNotFound: true)
+            try await client.delete(.endpoints, namespace: namespace, name, ignoreNotFound: true)
             return
         }
         let selector = stringMap(svc[path: ["spec", "selector"]])
@@ -136,7 +133,7 @@ public final class EndpointSliceController: Controller {
                 var next = current
                 next["endpoints"] = body["endpoints"]
                 next["ports"] = body["ports"]
-                try await client.update(Self.endpointSlices, next)
+                try await client.update(.endpointSlices, next)
             } else {
                 var slice = body
                 slice["apiVersion"] = "discovery.k8s.io/v1"
@@ -144,11 +141,11 @@ public final class EndpointSliceController: Controller {
                 slice["metadata"] = ["generateName": .string("\(svcName)-"), "namespace": .string(namespace),
                                      "labels": [.init(Self.serviceNameLabel): .string(svcName), .init(Self.managedByLabel): .string(Self.managedBy)],
                                      "ownerReferences": [ownerReference(svc)]]
-                try await client.create(Self.endpointSlices, namespace: namespace, slice)
+                try await client.create(.endpointSlices, namespace: namespace, slice)
             }
         }
         for extra in existing {
-            try await client.delete(Self.endpointSlices, namespace: namespace, extra.name ?? "", preconditionUID: extra.uid, ignoreNotFound: true)
+            try await client.delete(.endpointSlices, namespace: namespace, extra.name ?? "", preconditionUID: extra.uid, ignoreNotFound: true)
         }
     }
 
@@ -186,16 +183,16 @@ public final class EndpointSliceController: Controller {
             subsets.append(subset)
         }
         do {
-            var current = try await client.get(Self.endpoints, namespace: namespace, name)
+            var current = try await client.get(.endpoints, namespace: namespace, name)
             let want: JSON = subsets.isEmpty ? .null : .array(subsets)
             guard current["subsets"] ?? .null != want else { return }
             current["subsets"] = subsets.isEmpty ? nil : .array(subsets)
-            try await client.update(Self.endpoints, current)
+            try await client.update(.endpoints, current)
         } catch let e as ClientError where e.isNotFound {
             var endpoints: JSON = ["apiVersion": "v1", "kind": "Endpoints",
                                    "metadata": ["name": .string(name), "namespace": .string(namespace), "labels": .object(svc[path: ["metadata", "labels"]]?.objectValue ?? [:])]]
             if !subsets.isEmpty { endpoints["subsets"] = .array(subsets) }
-            try await client.create(Self.endpoints, namespace: namespace, endpoints)
+            try await client.create(.endpoints, namespace: namespace, endpoints)
         }
     }
 }
