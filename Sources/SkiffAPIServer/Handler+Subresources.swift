@@ -26,12 +26,7 @@ extension APIHandler {
         case "token":
             return try await createToken(r, info, name, req)
         case "eviction":
-            let eviction = try BodyDecoding.decodeObject(req)
-            var options = try DeleteOptions(APIRequest(method: "DELETE", path: req.path, body: eviction["deleteOptions"]?.serialized() ?? []))
-            options.gracePeriodSeconds = options.gracePeriodSeconds ?? eviction[path: ["deleteOptions", "gracePeriodSeconds"]]?.int64Value
-            _ = try await deleteObject(r, info.namespace, name, options, dryRun: try isDryRun(req))
-            let status: JSON = ["kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Success", "code": 201]
-            return .json(201, status)
+            return try await evict(r, info.namespace ?? "", name, req)
         default:
             throw .methodNotAllowed("the server does not allow this method on the requested resource")
         }

@@ -55,6 +55,7 @@ public struct ControllerManager: Sendable {
             ReplicaSetController(factory: factory),
             DeploymentController(factory: factory),
             DaemonSetController(factory: factory),
+            DisruptionController(factory: factory),
             EndpointSliceController(factory: factory),
             NamespaceController(factory: factory),
             nodeLifecycle,

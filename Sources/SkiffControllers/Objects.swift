@@ -33,3 +33,12 @@ func isAvailable(_ pod: JSON, minReadySeconds: Int64, now: Timestamp) -> Bool {
     guard let since = readyCondition(pod)?["lastTransitionTime"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) else { return false }
     return since.adding(seconds: minReadySeconds) <= now
 }
+
+/// An IntOrString as a count: a number as is, "25%" as that share of `total`
+/// (upstream's GetScaledValueFromIntOrPercent); nil when it is neither.
+func scaledValue(_ v: JSON?, of total: Int64, roundUp: Bool) -> Int64? {
+    if let n = v?.int64Value { return n }
+    guard let s = v?.stringValue, s.hasSuffix("%"), let p = Int64(s.dropLast()) else { return nil }
+    let x = p * total
+    return roundUp ? (x + 99) / 100 : x / 100
+}

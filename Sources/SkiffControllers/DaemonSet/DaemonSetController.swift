@@ -88,9 +88,7 @@ public final class DaemonSetController: Controller {
 
     static func maxUnavailable(_ ds: JSON, of count: Int) -> Int {
         let v = ds[path: ["spec", "updateStrategy", "rollingUpdate", "maxUnavailable"]] ?? 1
-        if let n = v.intValue { return max(1, n) }
-        if let s = v.stringValue, s.hasSuffix("%"), let p = Double(s.dropLast()) { return max(1, Int((p * Double(count) / 100).rounded(.down))) }
-        return 1
+        return max(1, Int(scaledValue(v, of: Int64(count), roundUp: false) ?? 1))
     }
 
     /// The node a daemon pod is for: bound, or pinned by its node affinity.

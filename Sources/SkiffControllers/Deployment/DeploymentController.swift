@@ -96,11 +96,7 @@ public final class DeploymentController: Controller {
     static func surgeAndUnavailable(_ d: JSON, replicas: Int64) -> (surge: Int64, unavailable: Int64) {
         let ru = d[path: ["spec", "strategy", "rollingUpdate"]]
         func resolve(_ v: JSON?, _ fallback: String, roundUp: Bool) -> Int64 {
-            let v = v ?? .string(fallback)
-            if let n = v.int64Value { return n }
-            guard let s = v.stringValue, s.hasSuffix("%"), let p = Double(s.dropLast()) else { return 0 }
-            let x = p * Double(replicas) / 100
-            return Int64(roundUp ? x.rounded(.up) : x.rounded(.down))
+            scaledValue(v ?? .string(fallback), of: replicas, roundUp: roundUp) ?? 0
         }
         let surge = resolve(ru?["maxSurge"], "25%", roundUp: true)
         var unavailable = resolve(ru?["maxUnavailable"], "25%", roundUp: false)
