@@ -2,8 +2,8 @@ import SkiffAPI
 import SkiffCore
 
 /// What every cluster has from its first start, as kube-apiserver creates it: the
-/// default, kube-system, kube-public and kube-node-lease namespaces and the `kubernetes`
-/// Service in default.
+/// default, kube-system, kube-public and kube-node-lease namespaces, the `kubernetes`
+/// Service in default and the system PriorityClasses.
 extension APIHandler {
     public func bootstrap(servicePort: Int) async throws(APIError) {
         await waitUntilReady()
@@ -21,6 +21,9 @@ extension APIHandler {
                      "ports": [["name": "https", "port": 443, "protocol": "TCP", "targetPort": .number(JSONNumber(servicePort))]]],
         ]
         try await ensure(services, "default", service)
+        if let classes = registry.lookup(group: "scheduling.k8s.io", version: "v1", resource: "priorityclasses") {
+            for pc in Other.systemPriorityClasses { try await ensure(classes, nil, pc) }
+        }
     }
 
     private func ensure(_ r: ResourceInfo, _ namespace: String?, _ object: JSON) async throws(APIError) {

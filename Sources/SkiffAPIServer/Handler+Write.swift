@@ -62,6 +62,7 @@ extension APIHandler {
         }
         r.strategy.prepareForCreate(&object)
         r.strategy.afterDefaults(&object)
+        try await admitCreate(r, &object)
         if r.kind == "Service", r.group.isEmpty { try await allocateServiceIP(&object) }
         try validate(r, object, old: nil)
 
@@ -229,7 +230,10 @@ extension APIHandler {
             next = ServerSideApply.keepingTimestamps(next, old: current)
             // An unchanged object is not written: no new resourceVersion, no watch event.
             if Self.sameIgnoringVersion(next, current) { return outgoing(r, kv.value) }
-            if validateUpdate { try validate(r, next, old: current) }
+            if validateUpdate {
+                try validate(r, next, old: current)
+                try await admitUpdate(r, next, old: current)
+            }
             if dryRun { return next.serialized() }
             // The last finalizer gone from an object being deleted: it goes now.
             if next.deletionTimestamp != nil, next.finalizers.isEmpty, Self.pendingSpecFinalizers(next).isEmpty {

@@ -87,6 +87,12 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         APIError(code: 403, reason: "Forbidden", message: message)
     }
 
+    /// An admission refusal about one object (upstream's NewForbidden).
+    public static func forbidden(_ resource: String, _ name: String, group: String = "", _ why: String) -> APIError {
+        let subject = name.isEmpty ? qualified(resource, group) : "\(qualified(resource, group)) \"\(name)\""
+        return APIError(code: 403, reason: "Forbidden", message: "\(subject) is forbidden: \(why)", name: name, group: group, kind: resource)
+    }
+
     public static func gone(_ message: String) -> APIError {
         APIError(code: 410, reason: "Expired", message: message)
     }

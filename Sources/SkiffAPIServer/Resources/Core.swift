@@ -73,8 +73,6 @@ enum Core {
                                     "tolerationSeconds": .number(JSONNumber(defaultTolerationSeconds))])
             }
             o[path: ["spec", "tolerations"]] = .array(tolerations)
-            if o[path: ["spec", "priority"]] == nil { o[path: ["spec", "priority"]] = 0 }
-            if o[path: ["spec", "preemptionPolicy"]] == nil { o[path: ["spec", "preemptionPolicy"]] = "PreemptLowerPriority" }
             o["status"] = ["phase": "Pending", "qosClass": .string(PodDefaults.qosClass(spec: o["spec"] ?? [:]))]
         }
         s.validate = { o, old in

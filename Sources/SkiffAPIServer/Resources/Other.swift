@@ -107,7 +107,20 @@ enum Other {
     static var priorityClass: ResourceStrategy {
         var s = ResourceStrategy()
         s.applyDefaults = { o in PodDefaults.setDefault(&o, "preemptionPolicy", "PreemptLowerPriority") }
-        s.validate = { o, _ in o["value"]?.int64Value == nil ? [.required("value")] : [] }
+        s.validate = { o, old in
+            guard let value = o["value"]?.int64Value else { return [.required("value")] }
+            let name = o.name ?? ""
+            var causes: [APIError.Cause] = []
+            if let system = systemPriorityClasses.first(where: { $0.name == name }) {
+                if system["value"]?.int64Value != value { causes.append(.forbidden("value", "value of a system priority class may not be changed")) }
+            } else if name.hasPrefix("system-") {
+                causes.append(.forbidden("metadata.name", "priority class names with 'system-' prefix are reserved for system use only"))
+            } else if value > 1_000_000_000 {
+                causes.append(.forbidden("value", "maximum allowed value of a user defined priority is 1000000000"))
+            }
+            if let old, old["value"] != o["value"] { causes.append(.forbidden("value", "may not be changed in an update.")) }
+            return causes
+        }
         s.columns = [
             TableColumn("Value", type: "integer") { o, _ in Columns.int(o, ["value"]) },
             TableColumn("Global-Default", type: "boolean") { o, _ in .bool(o["globalDefault"]?.boolValue ?? false) },
@@ -117,6 +130,14 @@ enum Other {
         s.tracksGeneration = false
         return s
     }
+
+    /// The classes every cluster has, as kube-apiserver creates them.
+    static let systemPriorityClasses: [JSON] = [
+        ["apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": ["name": "system-node-critical"], "value": 2_000_001_000,
+         "description": "Used for system critical pods that must not be moved from their current node."],
+        ["apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass", "metadata": ["name": "system-cluster-critical"], "value": 2_000_000_000,
+         "description": "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary."],
+    ]
 
     static var storageClass: ResourceStrategy {
         var s = ResourceStrategy()
