@@ -11,27 +11,16 @@ final class ServiceIPAllocator: Sendable {
     private let pending = Mutex<(ips: [UInt32: ContinuousClock.Instant], ports: [Int64: ContinuousClock.Instant])>(([:], [:]))
 
     init(cidr: String) {
-        let parts = cidr.split(separator: "/")
-        let octets = parts.first?.split(separator: ".").compactMap { UInt32($0) } ?? []
-        let bits = parts.count > 1 ? UInt32(parts[1]) ?? 12 : 12
-        let ip = octets.count == 4 ? octets[0] << 24 | octets[1] << 16 | octets[2] << 8 | octets[3] : 0x0A60_0000
-        let prefix = min(max(bits, 8), 30)
-        size = 1 << (32 - prefix)
-        base = ip & ~(size - 1)
-    }
-
-    static func format(_ ip: UInt32) -> String { "\(ip >> 24).\(ip >> 16 & 255).\(ip >> 8 & 255).\(ip & 255)" }
-
-    static func parse(_ s: String) -> UInt32? {
-        let o = s.split(separator: ".").compactMap { UInt32($0) }
-        guard o.count == 4, o.allSatisfy({ $0 < 256 }) else { return nil }
-        return o[0] << 24 | o[1] << 16 | o[2] << 8 | o[3]
+        let network = IPv4CIDR(cidr).map { IPv4CIDR(base: $0.base, prefixLength: min(max($0.prefixLength, 8), 30)) }
+            ?? IPv4CIDR(base: 0x0A60_0000, prefixLength: 12)
+        size = UInt32(network.size)
+        base = network.base
     }
 
     func contains(_ ip: UInt32) -> Bool { ip > base && ip < base + size - 1 }
 
     /// The first address of the range, which upstream gives the `kubernetes` service.
-    var firstAddress: String { Self.format(base + 1) }
+    var firstAddress: String { IPv4CIDR.format(base + 1) }
 
     func allocateIP(used: Set<UInt32>) -> String? {
         let now = ContinuousClock.now
@@ -44,12 +33,12 @@ final class ServiceIPAllocator: Sendable {
                 let ip = base + UInt32.random(in: low..<(size - 1))
                 if !used.contains(ip), p.ips[ip] == nil {
                     p.ips[ip] = now
-                    return Self.format(ip)
+                    return IPv4CIDR.format(ip)
                 }
             }
             for offset in 2..<(size - 1) where !used.contains(base + offset) && p.ips[base + offset] == nil {
                 p.ips[base + offset] = now
-                return Self.format(base + offset)
+                return IPv4CIDR.format(base + offset)
             }
             return nil
         }
@@ -80,16 +69,16 @@ extension APIHandler {
         let (existing, _) = await cache.list(services, filter: ObjectFilter())
         let requested = service[path: ["spec", "clusterIP"]]?.stringValue ?? ""
         if requested != "None" {
-            let usedIPs = Set(existing.compactMap { $0.field("spec.clusterIP").flatMap(ServiceIPAllocator.parse) })
+            let usedIPs = Set(existing.compactMap { $0.field("spec.clusterIP").flatMap(IPv4CIDR.parse) })
             if requested.isEmpty {
                 guard let ip = serviceIPs.allocateIP(used: usedIPs) else {
                     throw .internalError("failed to allocate a serviceIP: range is full")
                 }
                 service[path: ["spec", "clusterIP"]] = .string(ip)
             } else {
-                guard let ip = ServiceIPAllocator.parse(requested), serviceIPs.contains(ip) else {
+                guard let ip = IPv4CIDR.parse(requested), serviceIPs.contains(ip) else {
                     throw .invalid(kind: "Service", name: service.name ?? "",
-                                   causes: [.invalid("spec.clusterIPs", requested, "failed to allocate IP \(requested): the provided IP (\(requested)) is not in the valid range. The range of valid IPs is \(ServiceIPAllocator.format(serviceIPs.base))/\(32 - serviceIPs.size.trailingZeroBitCount)")])
+                                   causes: [.invalid("spec.clusterIPs", requested, "failed to allocate IP \(requested): the provided IP (\(requested)) is not in the valid range. The range of valid IPs is \(IPv4CIDR.format(serviceIPs.base))/\(32 - serviceIPs.size.trailingZeroBitCount)")])
                 }
                 if usedIPs.contains(ip) {
                     throw .invalid(kind: "Service", name: service.name ?? "",

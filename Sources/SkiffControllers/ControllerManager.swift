@@ -1,5 +1,6 @@
 import Logging
 import SkiffClient
+import SkiffCore
 
 /// A controller as upstream writes them: informer handlers only enqueue keys; workers
 /// take keys from a work queue and call a level-triggered `sync(key:)`.
@@ -38,29 +39,43 @@ extension Controller {
 /// kube-controller-manager's role: the controllers, sharing one set of informers, run
 /// until cancelled.
 public struct ControllerManager: Sendable {
+    /// kube-controller-manager's flags that Skiff has.
+    public struct Options: Sendable {
+        /// --node-monitor-grace-period: seconds without a heartbeat before a node is Unknown.
+        public var nodeMonitorGracePeriod: Int64 = 40
+        /// --cluster-cidr: pod ranges for nodes come from here (nil: nodes bring their own).
+        public var clusterCIDR = IPv4CIDR("10.42.0.0/16")
+        /// --node-cidr-mask-size: the size of each node's pod range.
+        public var nodeCIDRMaskSize = 24
+        public init() {}
+    }
+
     let factory: InformerFactory
     let controllers: [any Controller]
     let garbageCollector: GarbageCollector
+    let nodeLifecycle: NodeLifecycleController
 
     /// The controllers, with informers from `factory` (shared with the scheduler); the
     /// caller runs the factory.
-    let nodeLifecycle: NodeLifecycleController
-
-    /// `nodeMonitorGracePeriod`: seconds without a heartbeat before a node is Unknown.
-    public init(factory: InformerFactory, nodeMonitorGracePeriod: Int64 = 40) {
+    public init(factory: InformerFactory, options: Options = Options()) {
         self.factory = factory
         garbageCollector = GarbageCollector(factory: factory)
-        nodeLifecycle = NodeLifecycleController(factory: factory, gracePeriodSeconds: nodeMonitorGracePeriod)
-        controllers = [
+        nodeLifecycle = NodeLifecycleController(factory: factory, gracePeriodSeconds: options.nodeMonitorGracePeriod)
+        var controllers: [any Controller] = [
             ReplicaSetController(factory: factory),
             DeploymentController(factory: factory),
             DaemonSetController(factory: factory),
             DisruptionController(factory: factory),
             EndpointSliceController(factory: factory),
             NamespaceController(factory: factory),
+            ServiceAccountController(factory: factory),
             nodeLifecycle,
             garbageCollector,
         ]
+        if let cidr = options.clusterCIDR {
+            controllers.append(NodeIPAMController(factory: factory, clusterCIDR: cidr, nodeMaskSize: options.nodeCIDRMaskSize))
+        }
+        self.controllers = controllers
     }
 
     public func run() async {

@@ -24,20 +24,22 @@ public final class SimulatedNodes: Sendable {
     let pods: Informer
     let queue = WorkQueue(name: "simulated-kubelet")
     let logger = Logger(label: "skiff.simulated-nodes")
-    /// The pod CIDR each node gets, for pod IPs (10.42.<i>.0/24, as k3s' default).
-    let podCIDRIndex: [String: Int]
-    let nextIP = Mutex<[String: Int]>([:])
+    /// Each node's index, for its address.
+    let nodeIndex: [String: Int]
+    /// Each node's pod range (given by the control plane's node IPAM) and the last host
+    /// number handed out in it.
+    let podRanges = Mutex<[String: (range: IPv4CIDR, last: UInt32)]>([:])
 
     public init(client: Client, prefix: String, count: Int, capacity: Capacity = Capacity()) {
         self.client = client
         names = (0..<count).map { "\(prefix)-\($0)" }
-        podCIDRIndex = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+        nodeIndex = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
         self.capacity = capacity
         pods = Informer(client: client, resource: .pods)
-        pods.addHandler { [queue, podCIDRIndex] e in
+        pods.addHandler { [queue, nodeIndex] e in
             switch e {
             case .added(let p), .updated(_, let p):
-                if let node = p[path: ["spec", "nodeName"]]?.stringValue, podCIDRIndex[node] != nil { queue.add(objectKey(p)) }
+                if let node = p[path: ["spec", "nodeName"]]?.stringValue, nodeIndex[node] != nil { queue.add(objectKey(p)) }
             case .deleted: break
             }
         }
@@ -83,12 +85,10 @@ public final class SimulatedNodes: Sendable {
             ["type": .string(type), "status": .string(status), "lastHeartbeatTime": .string(now), "lastTransitionTime": .string(now),
              "reason": .string(reason), "message": .string(message)]
         }
-        let index = podCIDRIndex[name] ?? 0
         return [
             "apiVersion": "v1", "kind": "Node",
             "metadata": ["name": .string(name), "labels": ["kubernetes.io/hostname": .string(name), "kubernetes.io/os": "linux",
                                                           "kubernetes.io/arch": "amd64", "node.kubernetes.io/instance-type": "simulated"]],
-            "spec": ["podCIDR": .string("10.42.\(index % 256).0/24"), "podCIDRs": [.string("10.42.\(index % 256).0/24")]],
             "status": [
                 "capacity": resources, "allocatable": resources,
                 "conditions": [condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
@@ -105,7 +105,7 @@ public final class SimulatedNodes: Sendable {
 
     /// A node's address: 10.255.x.y from its index.
     func internalIP(_ name: String) -> String {
-        let index = podCIDRIndex[name] ?? 0
+        let index = nodeIndex[name] ?? 0
         return "10.255.\(index / 256 % 256).\(index % 256)"
     }
 
@@ -153,11 +153,7 @@ public final class SimulatedNodes: Sendable {
         }
         guard pod[path: ["status", "phase"]]?.stringValue == "Pending" || pod[path: ["status", "phase"]] == nil else { return }
         let now = Timestamp.now().rfc3339
-        let ip = nextIP.withLock { next -> String in
-            let n = (next[node] ?? 1) % 254 + 1
-            next[node] = n
-            return "10.42.\((podCIDRIndex[node] ?? 0) % 256).\(n)"
-        }
+        let ip = try await podIP(on: node)
         func condition(_ type: String) -> JSON { ["type": .string(type), "status": "True", "lastProbeTime": nil, "lastTransitionTime": .string(now)] }
         let containers = (pod[path: ["spec", "containers"]]?.arrayValue ?? []).map { c -> JSON in
             ["name": c["name"] ?? "", "image": c["image"] ?? "", "imageID": "", "containerID": .string("simulated://\(pod.uid ?? "")/\(c["name"]?.stringValue ?? "")"),
@@ -176,5 +172,24 @@ public final class SimulatedNodes: Sendable {
         do {
             try await client.update(.pods, next, subresource: "status")
         } catch let e as ClientError where e.isNotFound {}
+    }
+
+    /// The next address of the node's pod range (.1 is the node's own, as a bridge
+    /// gateway would be); waits, by failing, until the node has a range.
+    func podIP(on node: String) async throws -> String {
+        if podRanges.withLock({ $0[node] }) == nil {
+            let object = try await client.get(.nodes, node)
+            guard let range = object[path: ["spec", "podCIDR"]]?.stringValue.flatMap(IPv4CIDR.init) else {
+                throw ClientError(code: 0, reason: "NoPodCIDR", message: "node \(node) has no pod range yet")
+            }
+            podRanges.withLock { if $0[node] == nil { $0[node] = (range, 1) } }
+        }
+        return podRanges.withLock { ranges -> String in
+            guard var entry = ranges[node] else { return "" }
+            // .2 up to the last before the broadcast address, then round again.
+            entry.last = UInt64(entry.last) + 2 < entry.range.size ? entry.last + 1 : 2
+            ranges[node] = entry
+            return IPv4CIDR.format(entry.range.base + entry.last)
+        }
     }
 }

@@ -6,6 +6,7 @@ import ServiceLifecycle
 import SkiffAPIServer
 import SkiffClient
 import SkiffControllers
+import SkiffCore
 import SkiffScheduler
 import SkiffStore
 
@@ -30,6 +31,12 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(help: "tolerationSeconds given to pods for the not-ready and unreachable taints: how long pods stay on a failed node before eviction.")
     var defaultTolerationSeconds: Int64 = 300
+
+    @Option(help: "Pod IP range; each node gets a range of it for its pods.")
+    var clusterCidr: String = "10.42.0.0/16"
+
+    @Option(help: "Prefix length of each node's pod range.")
+    var nodeCidrMaskSize: Int = 24
 
     @Option(help: "Service ClusterIP range.")
     var serviceCidr: String = "10.96.0.0/12"
@@ -67,9 +74,19 @@ struct ServerCommand: AsyncParsableCommand {
             : try MVCCStore(persistence: try SQLitePersistence(path: "\(dataDir)/state.db"), policy: policy)
 
         let host = ProcessInfo.processInfo.hostName
-        let firstServiceIP = ServiceCIDR.firstAddress(serviceCidr)
+        guard let serviceRange = IPv4CIDR(serviceCidr), serviceRange.prefixLength <= 30 else {
+            throw ValidationError("--service-cidr: not an IPv4 CIDR: \(serviceCidr)")
+        }
+        let firstServiceIP = IPv4CIDR.format(serviceRange.base + 1)
+        var controllerOptions = ControllerManager.Options()
+        controllerOptions.nodeMonitorGracePeriod = nodeMonitorGracePeriod
+        guard let clusterRange = IPv4CIDR(clusterCidr), (clusterRange.prefixLength...30).contains(nodeCidrMaskSize) else {
+            throw ValidationError("--cluster-cidr \(clusterCidr) with --node-cidr-mask-size \(nodeCidrMaskSize): not an IPv4 CIDR with room for node ranges")
+        }
+        controllerOptions.clusterCIDR = clusterRange
+        controllerOptions.nodeCIDRMaskSize = nodeCidrMaskSize
         let sans = ["localhost", host, "kubernetes", "kubernetes.default", "kubernetes.default.svc",
-                    "kubernetes.default.svc.cluster.local", "127.0.0.1", "::1"] + (firstServiceIP.map { [$0] } ?? []) + tlsSan
+                    "kubernetes.default.svc.cluster.local", "127.0.0.1", "::1", firstServiceIP] + tlsSan
         let pki = try ClusterPKI.loadOrCreate(in: "\(dataDir)/tls", sans: sans)
         let token = try JoinToken.loadOrCreate(at: "\(dataDir)/token", caPEM: pki.caCertificatePEM)
         let scheme = insecureHTTP ? "http" : "https"
@@ -88,7 +105,7 @@ struct ServerCommand: AsyncParsableCommand {
         let app = try APIServerApp.make(
             handler: handler, host: bindAddress, port: port, tls: tls,
             authenticator: Authenticator(tokens: [token.secret: "system:skiff-agent"], insecure: insecureHTTP, serviceAccounts: serviceAccounts),
-            services: [WatchCacheService(handler: handler, servicePort: port, eventTTL: ttl), ControllerManagerService(handler: handler, nodeMonitorGracePeriod: nodeMonitorGracePeriod),
+            services: [WatchCacheService(handler: handler, servicePort: port, eventTTL: ttl), ControllerManagerService(handler: handler, options: controllerOptions),
                        MemoryTrimService(logger: logger)],
             onServerRunning: { _ in
                 logger.info("API server listening", metadata: ["url": "\(scheme)://\(bindAddress):\(port)", "kubeconfig": "\(dataDir)/kubeconfig.yaml"])
@@ -126,17 +143,6 @@ struct WatchCacheService: Service {
     }
 }
 
-enum ServiceCIDR {
-    static func firstAddress(_ cidr: String) -> String? {
-        let parts = cidr.split(separator: "/")
-        let o = parts.first?.split(separator: ".").compactMap { UInt32($0) } ?? []
-        guard o.count == 4, parts.count == 2, let bits = UInt32(parts[1]), bits <= 30 else { return nil }
-        let ip = (o[0] << 24 | o[1] << 16 | o[2] << 8 | o[3]) & ~((1 << (32 - bits)) - 1)
-        let first = ip + 1
-        return "\(first >> 24).\(first >> 16 & 255).\(first >> 8 & 255).\(first & 255)"
-    }
-}
-
 /// The token agents join with, kept in `<data-dir>/token` as k3s writes it:
 /// `K10<sha256 of the cluster CA>::server:<secret>`. The hash lets an agent trust the CA
 /// it fetches from /cacerts; the secret authenticates it.
@@ -167,7 +173,7 @@ enum Files {
 /// through the handler.
 struct ControllerManagerService: Service {
     let handler: APIHandler
-    let nodeMonitorGracePeriod: Int64
+    let options: ControllerManager.Options
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -175,7 +181,7 @@ struct ControllerManagerService: Service {
             let client = Client(transport: InProcessTransport(handler: handler, user: "system:kube-controller-manager"))
             // One set of informers for the controllers and the scheduler.
             let factory = InformerFactory(client: client)
-            let controllers = ControllerManager(factory: factory, nodeMonitorGracePeriod: nodeMonitorGracePeriod)
+            let controllers = ControllerManager(factory: factory, options: options)
             let scheduler = Scheduler(factory: factory)
             // Each leads only while it holds its Lease in kube-system, as upstream's
             // kube-controller-manager and kube-scheduler.

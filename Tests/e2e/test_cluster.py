@@ -1,6 +1,7 @@
 """The control plane acting on objects: scheduler, controllers and simulated nodes
 (`skiff agent --simulate`), driven by the real kubectl."""
 
+import ipaddress
 import json
 import os
 import subprocess
@@ -189,3 +190,16 @@ spec:
         kc.namespace = None
         kc("label", "node", "sim-1", "role-")
         kc.namespace = ns
+
+
+def test_nodes_get_pod_ranges_and_pods_addresses_from_them(kc):
+    nodes = {n["metadata"]["name"]: n for n in json.loads(kc("get", "nodes", "-o", "json"))["items"]}
+    ranges = {name: ipaddress.ip_network(n["spec"]["podCIDR"]) for name, n in nodes.items()}
+    assert all(r.prefixlen == 24 and r.subnet_of(ipaddress.ip_network("10.42.0.0/16")) for r in ranges.values())
+    assert len(set(ranges.values())) == len(ranges), "two nodes share a pod range"
+    kc("create", "deployment", "web", "--image=nginx", "--replicas=4")
+    kc("rollout", "status", "deployment/web", "--timeout=60s")
+    for p in pods(kc):
+        assert ipaddress.ip_address(p["status"]["podIP"]) in ranges[p["spec"]["nodeName"]]
+    assert len({p["status"]["podIP"] for p in pods(kc)}) == 4
+    wait_for("the namespace's default service account", lambda: kc.run("get", "serviceaccount", "default", check=False).returncode == 0)
