@@ -2,15 +2,18 @@ import SkiffAPI
 import SkiffCore
 
 /// The mutating and validating admission plugins kube-apiserver enables by default that
-/// need other objects than the one written: Priority (and PriorityClass' one default).
-/// They run after defaulting and before validation, as upstream's chain does.
+/// need other objects than the one written: LimitRanger, Priority (and PriorityClass' one
+/// default) run after defaulting and before validation, as upstream's chain does;
+/// ResourceQuota (Admission+Quota.swift) last, once the object is valid.
 extension APIHandler {
     /// Upstream's HighestUserDefinablePriority: above it only the system classes.
     static let highestUserDefinablePriority: Int64 = 1_000_000_000
 
     func admitCreate(_ r: ResourceInfo, _ object: inout JSON) async throws(APIError) {
         switch (r.group, r.kind) {
-        case ("", "Pod"): try await admitPriority(&object)
+        case ("", "Pod"):
+            try await admitLimitRanges(&object, namespace: object.namespace ?? "")
+            try await admitPriority(&object)
         case ("scheduling.k8s.io", "PriorityClass"): try await admitPriorityClass(object)
         default: break
         }

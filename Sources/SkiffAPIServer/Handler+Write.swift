@@ -65,6 +65,7 @@ extension APIHandler {
         try await admitCreate(r, &object)
         if r.kind == "Service", r.group.isEmpty { try await allocateServiceIP(&object) }
         try validate(r, object, old: nil)
+        try await chargeQuota(r, namespace ?? "", object, req, dryRun: try isDryRun(req))
 
         if try isDryRun(req) { return (object.serialized(), true) }
         let key = r.key(namespace: namespace, name: name)

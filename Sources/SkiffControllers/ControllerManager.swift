@@ -69,6 +69,7 @@ public struct ControllerManager: Sendable {
             EndpointSliceController(factory: factory),
             NamespaceController(factory: factory),
             ServiceAccountController(factory: factory),
+            ResourceQuotaController(factory: factory),
             nodeLifecycle,
             garbageCollector,
         ]

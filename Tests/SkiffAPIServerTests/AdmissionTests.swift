@@ -53,4 +53,29 @@ import Testing
         #expect(changed.status == 422)
         #expect(changed.text.contains("may not be changed in an update."))
     }
+
+    @Test func concurrentCreatesNeverOverrunAQuota() async throws {
+        let s = try await TestServer.start()
+        defer { s.stop() }
+        try await s.create("/api/v1/namespaces/default/resourcequotas", #"{"metadata":{"name":"q"},"spec":{"hard":{"pods":"5"}}}"#)
+        // Before the quota controller has counted, nothing is admitted.
+        let early = await s.request("POST", "/api/v1/namespaces/default/pods", podWith("early", ""))
+        #expect(early.status == 403)
+        #expect(early.json["message"] == #"pods "early" is forbidden: status unknown for quota: q, resource: pods"#)
+        let counted = await s.request("PUT", "/api/v1/namespaces/default/resourcequotas/q/status",
+                                      #"{"metadata":{"name":"q"},"spec":{"hard":{"pods":"5"}},"status":{"hard":{"pods":"5"},"used":{"pods":"0"}}}"#)
+        #expect(counted.status == 200)
+        let codes = await withTaskGroup(of: Int.self) { group in
+            for i in 0..<20 { group.addTask { await s.request("POST", "/api/v1/namespaces/default/pods", podWith("p\(i)", "")).status } }
+            var out: [Int] = []
+            for await c in group { out.append(c) }
+            return out
+        }
+        #expect(codes.filter { $0 == 201 }.count == 5)
+        #expect(codes.filter { $0 == 403 }.count == 15)
+        let quota = await s.request("GET", "/api/v1/namespaces/default/resourcequotas/q")
+        #expect(quota.json[path: ["status", "used", "pods"]] == "5")
+        // Other kinds are not charged against a quota on pods.
+        try await s.create("/api/v1/namespaces/default/configmaps", #"{"metadata":{"name":"free"}}"#)
+    }
 }

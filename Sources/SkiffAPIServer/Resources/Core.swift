@@ -289,6 +289,40 @@ enum Core {
         return s
     }
 
+    /// AGE, then "used/hard" per resource: requests in REQUEST, limits.* in LIMIT.
+    static var resourceQuota: ResourceStrategy {
+        var s = ResourceStrategy()
+        @Sendable func cell(_ o: JSON, limits: Bool) -> JSON {
+            let used = o[path: ["status", "used"]]?.objectValue ?? JSONObject()
+            let hard = (o[path: ["status", "hard"]]?.objectValue ?? JSONObject()).sorted { $0.0 < $1.0 }
+            return .string(hard.filter { $0.0.hasPrefix("limits.") == limits }
+                .map { "\($0.0): \(used[$0.0]?.stringValue ?? "0")/\($0.1.stringValue ?? "")" }.joined(separator: ", "))
+        }
+        s.columns = [Columns.age, TableColumn("Request") { o, _ in cell(o, limits: false) }, TableColumn("Limit") { o, _ in cell(o, limits: true) }]
+        return s
+    }
+
+    /// Upstream's LimitRangeItem defaults for containers: the default limit from max, the
+    /// default request from the default limit, else from min.
+    static var limitRange: ResourceStrategy {
+        var s = BuiltinResources.createdAt()
+        s.applyDefaults = { o in
+            guard var spec = o["spec"], spec.isObject else { return }
+            PodDefaults.mapArray(&spec, "limits") { item in
+                guard item["type"] == "Container" else { return }
+                var defaults = item["default"]?.objectValue ?? JSONObject()
+                var requests = item["defaultRequest"]?.objectValue ?? JSONObject()
+                for (k, v) in item["max"]?.objectValue ?? JSONObject() where defaults[k] == nil { defaults[k] = v }
+                for (k, v) in defaults where requests[k] == nil { requests[k] = v }
+                for (k, v) in item["min"]?.objectValue ?? JSONObject() where requests[k] == nil { requests[k] = v }
+                if !defaults.isEmpty { item["default"] = .object(defaults) }
+                if !requests.isEmpty { item["defaultRequest"] = .object(requests) }
+            }
+            o["spec"] = spec
+        }
+        return s
+    }
+
     static var serviceAccount: ResourceStrategy {
         var s = ResourceStrategy()
         s.columns = [
