@@ -12,6 +12,7 @@ import Synchronization
 public final class Scheduler: Sendable {
     public static let defaultName = "default-scheduler"
     let client: Client
+    let events: EventRecorder
     let pods: Informer
     let nodes: Informer
     let filters: [any FilterPlugin] = [NodeUnschedulable(), NodeName(), TaintToleration(), NodeAffinity(), NodePorts(), NodeResourcesFit()]
@@ -39,6 +40,7 @@ public final class Scheduler: Sendable {
 
     public init(factory: InformerFactory) {
         client = factory.client
+        events = EventRecorder(client: factory.client, component: Self.defaultName)
         pods = factory.informer(.pods)
         nodes = factory.informer(.nodes)
         pods.indexer.indexPodsByNode()
@@ -230,7 +232,7 @@ public final class Scheduler: Sendable {
             let response = try await client.transport.send(ClientRequest(method: "POST", path: Resource.pods.path(namespace: namespace, name: name, subresource: "binding"),
                                                                          body: binding.serialized()))
             guard response.status == 201 || response.status == 200 else { throw ClientError(status: response.status, body: response.body) }
-            await recordEvent(pod.pod, type: "Normal", reason: "Scheduled", message: "Successfully assigned \(namespace)/\(name) to \(node)")
+            events.event(pod.pod, .pods, type: "Normal", reason: "Scheduled", message: "Successfully assigned \(namespace)/\(name) to \(node)")
         } catch {
             logger.debug("binding failed", metadata: ["pod": "\(pod.key)", "error": "\(error)"])
             state.withLock { s in
@@ -270,22 +272,7 @@ public final class Scheduler: Sendable {
             next[path: ["status", "conditions"]] = .array(conditions)
             _ = try? await client.update(.pods, next, subresource: "status")
         }
-        await recordEvent(pod.pod, type: "Warning", reason: "FailedScheduling", message: message)
-    }
-
-    func recordEvent(_ pod: JSON, type: String, reason: String, message: String) async {
-        let now = Timestamp.now()
-        let name = "\(pod.name ?? "").\(String(UInt64(now.seconds) * 1_000_000_000 + UInt64(now.nanoseconds), radix: 16))"
-        let event: JSON = [
-            "apiVersion": "v1", "kind": "Event",
-            "metadata": ["name": .string(name), "namespace": .string(pod.namespace ?? "")],
-            "involvedObject": ["apiVersion": "v1", "kind": "Pod", "name": .string(pod.name ?? ""), "namespace": .string(pod.namespace ?? ""),
-                               "uid": .string(pod.uid ?? ""), "resourceVersion": .string(pod.resourceVersion ?? "")],
-            "reason": .string(reason), "message": .string(message), "type": .string(type),
-            "source": ["component": .string(Self.defaultName)], "reportingComponent": .string(Self.defaultName),
-            "firstTimestamp": .string(now.rfc3339), "lastTimestamp": .string(now.rfc3339), "count": 1,
-        ]
-        _ = try? await client.create(.events, namespace: pod.namespace, event)
+        events.event(pod.pod, .pods, type: "Warning", reason: "FailedScheduling", message: message)
     }
 }
 

@@ -203,3 +203,14 @@ def test_nodes_get_pod_ranges_and_pods_addresses_from_them(kc):
         assert ipaddress.ip_address(p["status"]["podIP"]) in ranges[p["spec"]["nodeName"]]
     assert len({p["status"]["podIP"] for p in pods(kc)}) == 4
     wait_for("the namespace's default service account", lambda: kc.run("get", "serviceaccount", "default", check=False).returncode == 0)
+
+
+def test_controllers_and_the_scheduler_report_events(kc):
+    kc("create", "deployment", "web", "--image=nginx", "--replicas=2")
+    kc("rollout", "status", "deployment/web", "--timeout=60s")
+    wait_for("the deployment's scaling event", lambda: "Scaled up replica set web-" in kc("describe", "deployment", "web"))
+    events = json.loads(kc("get", "events", "-o", "json"))["items"]
+    reasons = {(e["involvedObject"]["kind"], e["reason"]) for e in events}
+    assert {("Deployment", "ScalingReplicaSet"), ("ReplicaSet", "SuccessfulCreate"), ("Pod", "Scheduled")} <= reasons
+    created = [e for e in events if e["reason"] == "SuccessfulCreate"]
+    assert all(e["source"]["component"] == "replicaset-controller" and e["message"].startswith("Created pod: web-") for e in created)

@@ -12,6 +12,7 @@ public final class DeploymentController: Controller {
     public let name = "deployment"
     public let queue = WorkQueue(name: "deployment")
     let client: Client
+    let events: EventRecorder
     let deployments: Informer
     let replicaSets: Informer
     let pods: Informer
@@ -19,6 +20,7 @@ public final class DeploymentController: Controller {
 
     public init(factory: InformerFactory, now: @escaping @Sendable () -> Timestamp = { Timestamp.now() }) {
         client = factory.client
+        events = EventRecorder(client: factory.client, component: "deployment-controller")
         deployments = factory.informer(.deployments)
         replicaSets = factory.informer(.replicaSets)
         pods = factory.informer(.pods)
@@ -177,7 +179,13 @@ public final class DeploymentController: Controller {
                                                         Self.maxReplicasAnnotation: .string(String(desired + surge))],
                                         "resourceVersion": .string(rs.resourceVersion ?? "")],
                            "spec": ["replicas": .number(JSONNumber(replicas))]]
-        return try await client.patch(.replicaSets, namespace: rs.namespace, rs.name ?? "", merge: patch)
+        let scaled = try await client.patch(.replicaSets, namespace: rs.namespace, rs.name ?? "", merge: patch)
+        let from = DeploymentController.specReplicas(rs)
+        if from != replicas {
+            events.event(d, .deployments, type: "Normal", reason: "ScalingReplicaSet",
+                         message: "Scaled \(replicas > from ? "up" : "down") replica set \(rs.name ?? "") to \(replicas) from \(from)")
+        }
+        return scaled
     }
 
     func annotate(_ rs: JSON, revision: Int64) async throws -> JSON {
@@ -211,7 +219,11 @@ public final class DeploymentController: Controller {
         if let minReady = d[path: ["spec", "minReadySeconds"]] { spec["minReadySeconds"] = minReady }
         let rs: JSON = ["apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": meta, "spec": spec]
         do {
-            return try await client.create(.replicaSets, namespace: d.namespace, rs)
+            let created = try await client.create(.replicaSets, namespace: d.namespace, rs)
+            if start > 0 {
+                events.event(d, .deployments, type: "Normal", reason: "ScalingReplicaSet", message: "Scaled up replica set \(created.name ?? "") to \(start)")
+            }
+            return created
         } catch let e as ClientError where e.isAlreadyExists {
             // A ReplicaSet of that name with another template: a hash collision. Bump
             // collisionCount so the next sync hashes differently.

@@ -9,6 +9,7 @@ public final class ReplicaSetController: Controller {
     public let name = "replicaset"
     public let queue = WorkQueue(name: "replicaset")
     let client: Client
+    let events: EventRecorder
     let replicaSets: Informer
     let pods: Informer
     let expectations = Expectations()
@@ -17,6 +18,7 @@ public final class ReplicaSetController: Controller {
 
     public init(factory: InformerFactory) {
         client = factory.client
+        events = EventRecorder(client: factory.client, component: "replicaset-controller")
         replicaSets = factory.informer(.replicaSets)
         pods = factory.informer(.pods)
         replicaSets.addHandler { [queue, expectations] e in
@@ -115,8 +117,15 @@ public final class ReplicaSetController: Controller {
                 let size = min(batch, n - created)
                 let failures = await withTaskGroup(of: Bool.self) { group in
                     for _ in 0..<size {
-                        group.addTask { [client] in
-                            (try? await client.create(.pods, namespace: rs.namespace, pod)) == nil
+                        group.addTask { [client, events] in
+                            do {
+                                let created = try await client.create(.pods, namespace: rs.namespace, pod)
+                                events.event(rs, .replicaSets, type: "Normal", reason: "SuccessfulCreate", message: "Created pod: \(created.name ?? "")")
+                                return false
+                            } catch {
+                                events.event(rs, .replicaSets, type: "Warning", reason: "FailedCreate", message: "Error creating: \(error)")
+                                return true
+                            }
                         }
                     }
                     var failed = 0
@@ -137,6 +146,7 @@ public final class ReplicaSetController: Controller {
             for pod in victims {
                 do {
                     try await client.delete(.pods, namespace: pod.namespace, pod.name ?? "", preconditionUID: pod.uid)
+                    events.event(rs, .replicaSets, type: "Normal", reason: "SuccessfulDelete", message: "Deleted pod: \(pod.name ?? "")")
                 } catch let e as ClientError where e.isNotFound || e.isConflict {
                     expectations.observedDelete(key)
                 }
