@@ -90,6 +90,16 @@ extension Indexer {
     public func indexPodsByNode() {
         addIndex(Self.podsByNode) { p in p[path: ["spec", "nodeName"]]?.stringValue.map { [$0] } ?? [] }
     }
+
+    /// Objects by the uid of their controller (the owner reference with controller=true);
+    /// objects without one under "", so a controller finds orphans to adopt without a scan.
+    public static let byController = "controller"
+
+    public func indexByController() {
+        addIndex(Self.byController) { o in
+            [o.ownerReferences.first { $0["controller"]?.boolValue == true }?["uid"]?.stringValue ?? ""]
+        }
+    }
 }
 
 /// What an informer tells its handlers.
@@ -110,6 +120,7 @@ public final class Informer: Sendable {
     let fieldSelector: String?
     private let handlers = Mutex<[@Sendable (InformerEvent) -> Void]>([])
     private let synced = Mutex(false)
+    private let resyncPeriod = Mutex<Duration?>(nil)
     private let logger: Logger
 
     public init(client: Client, resource: Resource, namespace: String? = nil, fieldSelector: String? = nil) {
@@ -125,6 +136,13 @@ public final class Informer: Sendable {
         handlers.withLock { $0.append(handler) }
     }
 
+    /// Every `period`, handlers are told of every cached object again (as an update to
+    /// itself), as client-go's resync: a level-triggered controller repairs what it
+    /// missed. Set before the informer runs.
+    public func resync(every period: Duration) {
+        resyncPeriod.withLock { $0 = period }
+    }
+
     public var hasSynced: Bool { synced.withLock { $0 } }
 
     /// Returns once the first list is in the cache (or the task is cancelled).
@@ -138,6 +156,20 @@ public final class Informer: Sendable {
 
     /// Runs until the task is cancelled.
     public func run() async {
+        guard let period = resyncPeriod.withLock({ $0 }) else { return await listAndWatch() }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.listAndWatch() }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: period)
+                    guard !Task.isCancelled else { break }
+                    for key in self.indexer.keys { if let o = self.indexer.get(key) { self.notify(.updated(old: o, new: o)) } }
+                }
+            }
+        }
+    }
+
+    private func listAndWatch() async {
         var resourceVersion: String?
         var failures = 0
         while !Task.isCancelled {

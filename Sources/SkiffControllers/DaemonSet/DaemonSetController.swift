@@ -23,6 +23,7 @@ public final class DaemonSetController: Controller {
         daemonSets = factory.informer(.daemonSets)
         nodes = factory.informer(.nodes)
         pods = factory.informer(.pods)
+        pods.indexer.indexByController()
         daemonSets.addHandler { [queue] e in
             switch e {
             case .added(let o), .updated(_, let o), .deleted(let o): queue.add(objectKey(o))
@@ -56,7 +57,7 @@ public final class DaemonSetController: Controller {
         guard let ds = daemonSets.indexer.get(key), ds.deletionTimestamp == nil else { return }
         let namespace = ds.namespace ?? ""
         let hash = DeploymentController.templateHash(ds[path: ["spec", "template"]] ?? [:], collisionCount: 0)
-        let owned = pods.indexer.list(namespace: namespace).filter { controllerRef($0)?["uid"]?.stringValue == ds.uid && isActive($0) }
+        let owned = pods.indexer.byIndex(Indexer.byController, ds.uid ?? "").filter(isActive)
         var byNode: [String: [JSON]] = [:]
         for p in owned { byNode[Self.targetNode(p) ?? "", default: []].append(p) }
         let template = ds[path: ["spec", "template", "spec"]] ?? [:]

@@ -24,6 +24,8 @@ public final class DeploymentController: Controller {
         deployments = factory.informer(.deployments)
         replicaSets = factory.informer(.replicaSets)
         pods = factory.informer(.pods)
+        replicaSets.indexer.indexByController()
+        pods.indexer.indexByController()
         self.now = now
         deployments.addHandler { [queue] e in
             switch e {
@@ -47,8 +49,7 @@ public final class DeploymentController: Controller {
 
     public func sync(key: String) async throws {
         guard let d = deployments.indexer.get(key) else { return }
-        let namespace = d.namespace ?? ""
-        var owned = replicaSets.indexer.list(namespace: namespace).filter { controllerRef($0)?["uid"]?.stringValue == d.uid }
+        var owned = replicaSets.indexer.byIndex(Indexer.byController, d.uid ?? "")
         if d.deletionTimestamp != nil {
             return try await updateStatus(d, owned, newRS: nil, progress: nil)
         }
@@ -84,7 +85,7 @@ public final class DeploymentController: Controller {
             }
             try await cleanUp(d, old: old)
         }
-        let refreshed = replicaSets.indexer.list(namespace: namespace).filter { controllerRef($0)?["uid"]?.stringValue == d.uid }
+        let refreshed = replicaSets.indexer.byIndex(Indexer.byController, d.uid ?? "")
         try await updateStatus(d, refreshed, newRS: newRS.flatMap { n in refreshed.first { $0.uid == n.uid } } ?? newRS, progress: progress)
     }
 
@@ -156,9 +157,7 @@ public final class DeploymentController: Controller {
     func recreate(_ d: JSON, newRS: JSON, old: [JSON], replicas: Int64) async throws {
         for rs in old where Self.specReplicas(rs) > 0 { _ = try await scale(rs, to: 0, d) }
         let oldUIDs = Set(old.compactMap(\.uid))
-        let oldPods = pods.indexer.list(namespace: d.namespace ?? "").filter { p in
-            controllerRef(p).flatMap { $0["uid"]?.stringValue }.map(oldUIDs.contains) ?? false
-        }
+        let oldPods = oldUIDs.flatMap { pods.indexer.byIndex(Indexer.byController, $0) }
         if oldPods.isEmpty, Self.specReplicas(newRS) != replicas { _ = try await scale(newRS, to: replicas, d) }
     }
 

@@ -21,6 +21,7 @@ public final class ReplicaSetController: Controller {
         events = EventRecorder(client: factory.client, component: "replicaset-controller")
         replicaSets = factory.informer(.replicaSets)
         pods = factory.informer(.pods)
+        pods.indexer.indexByController()
         replicaSets.addHandler { [queue, expectations] e in
             switch e {
             case .added(let o), .updated(_, let o): queue.add(objectKey(o))
@@ -75,11 +76,9 @@ public final class ReplicaSetController: Controller {
         }
         let namespace = rs.namespace ?? ""
         let selector = (try? LabelSelector(rs[path: ["spec", "selector"]])) ?? .nothing
-        var owned: [JSON] = []
-        for pod in pods.indexer.list(namespace: namespace) {
-            if let ref = controllerRef(pod) {
-                if ref["uid"]?.stringValue == rs.uid { owned.append(pod) }
-            } else if rs.deletionTimestamp == nil, pod.deletionTimestamp == nil, !selector.isEmpty, selector.matches(pod.labels) {
+        var owned = pods.indexer.byIndex(Indexer.byController, rs.uid ?? "")
+        for pod in pods.indexer.byIndex(Indexer.byController, "") where pod.namespace == namespace {
+            if rs.deletionTimestamp == nil, pod.deletionTimestamp == nil, !selector.isEmpty, selector.matches(pod.labels) {
                 if let adopted = try await adopt(pod, by: rs) { owned.append(adopted) }
             }
         }
