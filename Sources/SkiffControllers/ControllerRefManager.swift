@@ -1,0 +1,45 @@
+import SkiffClient
+import SkiffCore
+
+/// Upstream's ControllerRefManager: an owner claims the orphans its selector matches
+/// and releases the objects it controls that no longer match, so that relabelling an
+/// object moves it in or out of a controller's care.
+struct ControllerRefManager {
+    let client: Client
+    let resource: Resource
+    let owner: JSON
+    let selector: LabelSelector
+
+    /// The objects `owner` controls once orphans are adopted and strays released.
+    /// `filter` narrows what may be adopted (a StatefulSet adopts only pods named after it).
+    func claim(_ objects: [JSON], filter: (JSON) -> Bool = { _ in true }) async throws -> [JSON] {
+        var owned: [JSON] = []
+        for o in objects {
+            let matches = !selector.isEmpty && selector.matches(o.labels) && filter(o)
+            if let ref = controllerRef(o) {
+                guard ref["uid"]?.stringValue == owner.uid else { continue }
+                if matches || owner.deletionTimestamp != nil {
+                    owned.append(o)
+                } else if o.deletionTimestamp == nil {
+                    try await setOwners(o, o.ownerReferences.filter { $0["uid"]?.stringValue != owner.uid })
+                }
+            } else if matches, owner.deletionTimestamp == nil, o.deletionTimestamp == nil,
+                      let adopted = try await setOwners(o, o.ownerReferences + [ownerReference(owner)]) {
+                owned.append(adopted)
+            }
+        }
+        return owned
+    }
+
+    /// The uid precondition keeps a recreated object of the same name from being
+    /// adopted or released by mistake; one that is gone or changed is left to the next sync.
+    @discardableResult
+    func setOwners(_ o: JSON, _ refs: [JSON]) async throws -> JSON? {
+        let patch: JSON = ["metadata": ["ownerReferences": .array(refs), "uid": .string(o.uid ?? "")]]
+        do {
+            return try await client.patch(resource, namespace: o.namespace, o.name ?? "", merge: patch)
+        } catch let e as ClientError where e.isNotFound || e.isConflict {
+            return nil
+        }
+    }
+}
