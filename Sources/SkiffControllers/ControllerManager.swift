@@ -53,6 +53,8 @@ public struct ControllerManager: Sendable {
         nodeLifecycle = NodeLifecycleController(factory: factory, gracePeriodSeconds: nodeMonitorGracePeriod)
         controllers = [
             ReplicaSetController(factory: factory),
+            ReplicaSetController(factory: factory, kind: .replicationController),
+            StatefulSetController(factory: factory),
             DeploymentController(factory: factory),
             DaemonSetController(factory: factory),
             EndpointSliceController(factory: factory),

@@ -33,3 +33,20 @@ func isAvailable(_ pod: JSON, minReadySeconds: Int64, now: Timestamp) -> Bool {
     guard let since = readyCondition(pod)?["lastTransitionTime"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) else { return false }
     return since.adding(seconds: minReadySeconds) <= now
 }
+
+/// Upstream's rand.SafeEncodeString: hashes spelled in an alphabet without vowels or
+/// look-alike characters, so that a name suffix never spells a word.
+func safeEncode(_ s: String) -> String {
+    let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
+    return String(s.utf8.map { alphabet[Int($0) % alphabet.count] })
+}
+
+/// `v` with every object's keys sorted, as Go's encoding/json writes maps: what hashes
+/// and byte comparisons of templates are computed over.
+func canonical(_ v: JSON) -> JSON {
+    switch v {
+    case .object(let o): .object(JSONObject(o.keys.sorted().map { ($0, canonical(o[$0] ?? .null)) }))
+    case .array(let a): .array(a.map(canonical))
+    default: v
+    }
+}
