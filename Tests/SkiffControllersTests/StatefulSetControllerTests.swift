@@ -98,6 +98,16 @@ final class TestClock: Sendable {
             let hash = try #require(revision.labels["controller-revision-hash"])
             #expect(revision.name == "web-\(hash)")
             #expect(try await pods(c).values.allSatisfy { $0.labels["controller-revision-hash"] == revision.name })
+            // The events upstream records on the set, in order.
+            let events = try await c.client.list(.events, namespace: "default").items
+                .filter { $0[path: ["involvedObject", "uid"]]?.stringValue == sts.uid }
+                .sorted { ($0.name ?? "") < ($1.name ?? "") }
+            #expect(events.map { $0["message"]?.stringValue ?? "" } == [
+                "create Claim www-web-0 Pod web-0 in StatefulSet web success", "create Pod web-0 in StatefulSet web successful",
+                "create Claim www-web-1 Pod web-1 in StatefulSet web success", "create Pod web-1 in StatefulSet web successful",
+                "create Claim www-web-2 Pod web-2 in StatefulSet web success", "create Pod web-2 in StatefulSet web successful",
+            ])
+            #expect(events.allSatisfy { $0["reason"] == "SuccessfulCreate" && $0["type"] == "Normal" && $0[path: ["source", "component"]] == "statefulset-controller" })
         }
     }
 

@@ -82,6 +82,11 @@ def test_statefulset_creates_pods_in_order_with_claims_and_scales(kc):
     assert rows[0][:3] == ["NAME", "CONTROLLER", "REVISION"]
     assert rows[1][:3] == [status["updateRevision"], "statefulset.apps/web", "1"]
 
+    described = kc("describe", "sts", "web")
+    for i in range(3):
+        assert f"create Claim www-web-{i} Pod web-{i} in StatefulSet web success" in described
+        assert f"create Pod web-{i} in StatefulSet web successful" in described
+
     kc("scale", "sts/web", "--replicas=5")
     kc("rollout", "status", "sts/web", "--timeout=60s")
     assert sorted(images(kc)) == [f"web-{i}" for i in range(5)]
@@ -89,6 +94,7 @@ def test_statefulset_creates_pods_in_order_with_claims_and_scales(kc):
     wait_for("scaled down to web-0 and web-1", lambda: sorted(images(kc)) == ["web-0", "web-1"])
     # Claims outlive their pods unless the retention policy says otherwise.
     assert claims(kc) == [f"www-web-{i}" for i in range(5)]
+    assert "delete Pod web-4 in StatefulSet web successful" in kc("describe", "sts", "web")
     # A deleted pod comes back under the same name.
     before = uids(kc)["web-1"]
     kc("delete", "pod", "web-1", "--wait=false")

@@ -16,6 +16,7 @@ public final class StatefulSetController: Controller {
     let revisions: Informer
     let claims: Informer
     let history: ControllerHistory
+    let events: EventRecorder
     let now: @Sendable () -> Timestamp
 
     public init(factory: InformerFactory, now: @escaping @Sendable () -> Timestamp = { Timestamp.now() }) {
@@ -25,6 +26,7 @@ public final class StatefulSetController: Controller {
         revisions = factory.informer(.controllerRevisions)
         claims = factory.informer(.persistentVolumeClaims)
         history = ControllerHistory(client: factory.client)
+        events = EventRecorder(client: factory.client, component: "statefulset-controller")
         self.now = now
         statefulSets.addHandler { [queue] e in
             switch e {
@@ -163,7 +165,7 @@ public final class StatefulSetController: Controller {
             }
             if StatefulPods.hasFinished(pod) {
                 // A pod that failed or succeeded is deleted and made again once it is gone.
-                if pod.deletionTimestamp == nil { try await deletePod(pod) }
+                if pod.deletionTimestamp == nil { try await deletePod(pod, set: set) }
                 if ordered { return }
                 continue
             }
@@ -190,7 +192,7 @@ public final class StatefulSetController: Controller {
                 continue
             }
             try await setClaimOwners(set, pod: pod, ordinal: ordinal, condemned: true)
-            try await deletePod(pod)
+            try await deletePod(pod, set: set)
             if ordered { return }
         }
 
@@ -200,7 +202,7 @@ public final class StatefulSetController: Controller {
         var unavailable = range.filter { !StatefulPods.isHealthy(replicas[$0]) }.count
         for i in range.reversed() where unavailable < maxUnavailable {
             guard let pod = replicas[i], pod.deletionTimestamp == nil, pod.labels[ControllerHistory.hashLabel] != update.name else { continue }
-            try await deletePod(pod)
+            try await deletePod(pod, set: set)
             if StatefulPods.isHealthy(pod) { unavailable += 1 }
         }
     }
@@ -225,14 +227,41 @@ public final class StatefulSetController: Controller {
     func createPod(_ pod: JSON, set: JSON) async throws {
         do {
             try await client.create(.pods, namespace: set.namespace, pod)
+            await recordPodEvent("create", set: set, pod: pod, error: nil)
         } catch let e as ClientError where e.isAlreadyExists {
             // Made already and not yet seen, or a pod of that name the set does not own:
             // either way this ordinal waits.
+        } catch {
+            await recordPodEvent("create", set: set, pod: pod, error: error)
+            throw error
         }
     }
 
-    func deletePod(_ pod: JSON) async throws {
-        try await client.delete(.pods, namespace: pod.namespace, pod.name ?? "", preconditionUID: pod.uid, ignoreNotFound: true)
+    func deletePod(_ pod: JSON, set: JSON) async throws {
+        do {
+            try await client.delete(.pods, namespace: pod.namespace, pod.name ?? "", preconditionUID: pod.uid)
+            await recordPodEvent("delete", set: set, pod: pod, error: nil)
+        } catch let e as ClientError where e.isNotFound || e.isConflict {
+            // Gone already, or replaced by a pod of the same name the next sync will see.
+        } catch {
+            await recordPodEvent("delete", set: set, pod: pod, error: error)
+            throw error
+        }
+    }
+
+    /// The events upstream's StatefulPodControl records on the set.
+    func recordPodEvent(_ verb: String, set: JSON, pod: JSON, error: (any Error)?) async {
+        let title = verb.prefix(1).uppercased() + verb.dropFirst()
+        let what = "\(verb) Pod \(pod.name ?? "") in StatefulSet \(set.name ?? "")"
+        if let error {
+            await events.warning(set, reason: "Failed\(title)", message: "\(what) failed error: \(Self.describe(error))")
+        } else {
+            await events.normal(set, reason: "Successful\(title)", message: "\(what) successful")
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        (error as? ClientError)?.message ?? "\(error)"
     }
 
     // MARK: - Claims
@@ -251,9 +280,17 @@ public final class StatefulSetController: Controller {
             if set[path: ["spec", "persistentVolumeClaimRetentionPolicy", "whenDeleted"]]?.stringValue == "Delete" {
                 claim[path: ["metadata", "ownerReferences"]] = [Self.plainOwnerReference(set)]
             }
+            let what = "create Claim \(claim.name ?? "")"
+            let pod = StatefulPods.podName(set, ordinal)
             do {
                 try await client.create(.persistentVolumeClaims, namespace: set.namespace, claim)
-            } catch let e as ClientError where e.isAlreadyExists {}
+                await events.normal(set, reason: "SuccessfulCreate", message: "\(what) Pod \(pod) in StatefulSet \(set.name ?? "") success")
+            } catch let e as ClientError where e.isAlreadyExists {
+                // Made by an earlier sync and not yet seen: nothing to do.
+            } catch {
+                await events.warning(set, reason: "FailedCreate", message: "\(what) for Pod \(pod) in StatefulSet \(set.name ?? "") failed error: \(Self.describe(error))")
+                throw error
+            }
         }
     }
 
