@@ -63,7 +63,8 @@ import Testing
         defer { s.stop() }
         let sts = try await s.create(Self.path, Self.body())
         let revision = #"{"apiVersion":"apps/v1","kind":"ControllerRevision","metadata":{"name":"web-abc","ownerReferences":[{"apiVersion":"apps/v1","kind":"StatefulSet","name":"web","uid":"\#(sts.uid ?? "")","controller":true}]},"data":{"spec":{"template":{"$patch":"replace"}}},"revision":2}"#
-        try await s.create("/apis/apps/v1/namespaces/default/controllerrevisions", revision)
+        let created = try await s.create("/apis/apps/v1/namespaces/default/controllerrevisions", revision)
+        #expect(created.generation == nil)
         let accept = ["Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"]
         let revisions = await s.request("GET", "/apis/apps/v1/namespaces/default/controllerrevisions", headers: accept)
         #expect(revisions.json["columnDefinitions"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["Name", "Controller", "Revision", "Age"])

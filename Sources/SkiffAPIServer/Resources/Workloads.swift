@@ -163,6 +163,7 @@ enum Apps {
             TableColumn("Revision", type: "integer") { o, _ in Columns.int(o, ["revision"]) },
             Columns.age,
         ]
+        s.tracksGeneration = false  // a revision has no spec: upstream never sets its generation
         return s
     }
 
