@@ -13,33 +13,37 @@ struct ControllerRefManager {
     /// The objects `owner` controls once orphans are adopted and strays released.
     /// `filter` narrows what may be adopted (a StatefulSet adopts only pods named after it).
     func claim(_ objects: [JSON], filter: (JSON) -> Bool = { _ in true }) async throws -> [JSON] {
+        // An empty, absent or unparsable selector neither adopts nor releases: validation
+        // forbids it, and releasing everything would be the worst reading of it.
+        let usable = !selector.isEmpty && !selector.matchesNothing
         var owned: [JSON] = []
         for o in objects {
-            let matches = !selector.isEmpty && selector.matches(o.labels) && filter(o)
+            let matches = !usable || (selector.matches(o.labels) && filter(o))
             if let ref = controllerRef(o) {
                 guard ref["uid"]?.stringValue == owner.uid else { continue }
                 if matches || owner.deletionTimestamp != nil {
                     owned.append(o)
                 } else if o.deletionTimestamp == nil {
-                    try await setOwners(o, o.ownerReferences.filter { $0["uid"]?.stringValue != owner.uid })
+                    try await setOwnerReferences(client, resource, o, o.ownerReferences.filter { $0["uid"]?.stringValue != owner.uid })
                 }
-            } else if matches, owner.deletionTimestamp == nil, o.deletionTimestamp == nil,
-                      let adopted = try await setOwners(o, o.ownerReferences + [ownerReference(owner)]) {
+            } else if usable, matches, owner.deletionTimestamp == nil, o.deletionTimestamp == nil,
+                      let adopted = try await setOwnerReferences(client, resource, o, o.ownerReferences + [ownerReference(owner)]) {
                 owned.append(adopted)
             }
         }
         return owned
     }
+}
 
-    /// The uid precondition keeps a recreated object of the same name from being
-    /// adopted or released by mistake; one that is gone or changed is left to the next sync.
-    @discardableResult
-    func setOwners(_ o: JSON, _ refs: [JSON]) async throws -> JSON? {
-        let patch: JSON = ["metadata": ["ownerReferences": .array(refs), "uid": .string(o.uid ?? "")]]
-        do {
-            return try await client.patch(resource, namespace: o.namespace, o.name ?? "", merge: patch)
-        } catch let e as ClientError where e.isNotFound || e.isConflict {
-            return nil
-        }
+/// Replaces an object's owner references. The uid precondition keeps a recreated object
+/// of the same name from being changed by mistake; one that is gone or changed is left
+/// to the next sync (nil).
+@discardableResult
+func setOwnerReferences(_ client: Client, _ resource: Resource, _ o: JSON, _ refs: [JSON]) async throws -> JSON? {
+    let patch: JSON = ["metadata": ["ownerReferences": .array(refs), "uid": .string(o.uid ?? "")]]
+    do {
+        return try await client.patch(resource, namespace: o.namespace, o.name ?? "", merge: patch)
+    } catch let e as ClientError where e.isNotFound || e.isConflict {
+        return nil
     }
 }

@@ -1,4 +1,5 @@
 import SkiffAPI
+import SkiffClient
 import SkiffCore
 
 // What several controllers ask of objects: ownership and pod readiness.
@@ -49,4 +50,9 @@ func canonical(_ v: JSON) -> JSON {
     case .array(let a): .array(a.map(canonical))
     default: v
     }
+}
+
+/// An error as upstream's events print it: a Status error's message.
+func errorMessage(_ error: any Error) -> String {
+    (error as? ClientError)?.message ?? "\(error)"
 }

@@ -39,5 +39,12 @@ import Testing
         }
         try await client.patch(.replicationControllers, namespace: "default", "rc", merge: ["spec": ["replicas": 1]], subresource: "scale")
         try await eventually("scaled to 1") { try await pods().count == 1 }
+        // Events as upstream's replication-controller records them: two made, two removed.
+        try await eventually("events") {
+            let events = try await client.list(.events, namespace: "default").items.filter { $0[path: ["involvedObject", "uid"]]?.stringValue == rc.uid }
+            return events.filter { $0["reason"] == "SuccessfulCreate" && $0["message"]?.stringValue?.hasPrefix("Created pod: rc-") == true }.count == 2
+                && events.filter { $0["reason"] == "SuccessfulDelete" && $0["message"]?.stringValue?.hasPrefix("Deleted pod: ") == true }.count == 2
+                && events.allSatisfy { $0[path: ["source", "component"]] == "replication-controller" && $0[path: ["involvedObject", "kind"]] == "ReplicationController" }
+        }
     }
 }

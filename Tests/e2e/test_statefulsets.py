@@ -179,3 +179,6 @@ spec:
     assert table.split("\n")[1].split()[:4] == ["rc", "4", "4", "4"]
     kc("scale", "rc/rc", "--replicas=1")
     wait_for("1 pod", lambda: len(pods(kc, "app=rc")) == 1)
+    described = kc("describe", "rc", "rc")
+    assert "Replicas:     1 current / 1 desired" in described
+    assert "SuccessfulCreate" in described and "Created pod: rc-" in described and "Deleted pod: rc-" in described

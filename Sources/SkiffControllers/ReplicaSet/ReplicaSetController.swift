@@ -6,15 +6,17 @@ import SkiffCore
 /// the ReplicaSet controller over an adapter: they differ only in resource and selector.
 public struct ReplicatedKind: Sendable {
     let resource: Resource
+    /// The name events are recorded under, as upstream's two controllers are called.
+    let component: String
     let selector: @Sendable (JSON) -> LabelSelector
 
     /// apps/v1 ReplicaSets select with a metav1.LabelSelector.
-    public static let replicaSet = ReplicatedKind(resource: .replicaSets) { rs in
+    public static let replicaSet = ReplicatedKind(resource: .replicaSets, component: "replicaset-controller") { rs in
         (try? LabelSelector(rs[path: ["spec", "selector"]])) ?? .nothing
     }
 
     /// v1 ReplicationControllers select with a plain map of labels.
-    public static let replicationController = ReplicatedKind(resource: .replicationControllers) { rc in
+    public static let replicationController = ReplicatedKind(resource: .replicationControllers, component: "replication-controller") { rc in
         guard let map = rc[path: ["spec", "selector"]], map.isObject else { return .nothing }
         return (try? LabelSelector(["matchLabels": map])) ?? .nothing
     }
@@ -32,6 +34,7 @@ public final class ReplicaSetController: Controller {
     let replicaSets: Informer
     let pods: Informer
     let expectations = Expectations()
+    let events: EventRecorder
     /// Upstream's burstReplicas: at most this many creates or deletes per sync.
     static let burst = 500
 
@@ -40,6 +43,7 @@ public final class ReplicaSetController: Controller {
         queue = WorkQueue(name: name)
         client = factory.client
         self.kind = kind
+        events = EventRecorder(client: factory.client, component: kind.component)
         replicaSets = factory.informer(kind.resource)
         pods = factory.informer(.pods)
         replicaSets.addHandler { [queue, expectations] e in
@@ -119,8 +123,15 @@ public final class ReplicaSetController: Controller {
                 let size = min(batch, n - created)
                 let failures = await withTaskGroup(of: Bool.self) { group in
                     for _ in 0..<size {
-                        group.addTask { [client] in
-                            (try? await client.create(.pods, namespace: rs.namespace, pod)) == nil
+                        group.addTask { [client, events] in
+                            do {
+                                let made = try await client.create(.pods, namespace: rs.namespace, pod)
+                                await events.normal(rs, reason: "SuccessfulCreate", message: "Created pod: \(made.name ?? "")")
+                                return false
+                            } catch {
+                                await events.warning(rs, reason: "FailedCreate", message: "Error creating: \(errorMessage(error))")
+                                return true
+                            }
                         }
                     }
                     var failed = 0
@@ -141,8 +152,12 @@ public final class ReplicaSetController: Controller {
             for pod in victims {
                 do {
                     try await client.delete(.pods, namespace: pod.namespace, pod.name ?? "", preconditionUID: pod.uid)
+                    await events.normal(rs, reason: "SuccessfulDelete", message: "Deleted pod: \(pod.name ?? "")")
                 } catch let e as ClientError where e.isNotFound || e.isConflict {
                     expectations.observedDelete(key)
+                } catch {
+                    await events.warning(rs, reason: "FailedDelete", message: "Error deleting: \(errorMessage(error))")
+                    throw error
                 }
             }
         }

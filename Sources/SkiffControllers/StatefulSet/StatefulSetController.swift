@@ -254,14 +254,10 @@ public final class StatefulSetController: Controller {
         let title = verb.prefix(1).uppercased() + verb.dropFirst()
         let what = "\(verb) Pod \(pod.name ?? "") in StatefulSet \(set.name ?? "")"
         if let error {
-            await events.warning(set, reason: "Failed\(title)", message: "\(what) failed error: \(Self.describe(error))")
+            await events.warning(set, reason: "Failed\(title)", message: "\(what) failed error: \(errorMessage(error))")
         } else {
             await events.normal(set, reason: "Successful\(title)", message: "\(what) successful")
         }
-    }
-
-    static func describe(_ error: any Error) -> String {
-        (error as? ClientError)?.message ?? "\(error)"
     }
 
     // MARK: - Claims
@@ -288,7 +284,7 @@ public final class StatefulSetController: Controller {
             } catch let e as ClientError where e.isAlreadyExists {
                 // Made by an earlier sync and not yet seen: nothing to do.
             } catch {
-                await events.warning(set, reason: "FailedCreate", message: "\(what) for Pod \(pod) in StatefulSet \(set.name ?? "") failed error: \(Self.describe(error))")
+                await events.warning(set, reason: "FailedCreate", message: "\(what) for Pod \(pod) in StatefulSet \(set.name ?? "") failed error: \(errorMessage(error))")
                 throw error
             }
         }
@@ -308,7 +304,7 @@ public final class StatefulSetController: Controller {
             let others = claim.ownerReferences.filter { $0["uid"]?.stringValue != set.uid && $0["uid"]?.stringValue != pod.uid }
             let want = others + (bySet ? [Self.plainOwnerReference(set)] : []) + (byPod ? [Self.plainOwnerReference(pod)] : [])
             guard want != claim.ownerReferences else { continue }
-            try await ControllerRefManager(client: client, resource: .persistentVolumeClaims, owner: set, selector: .nothing).setOwners(claim, want)
+            try await setOwnerReferences(client, .persistentVolumeClaims, claim, want)
         }
     }
 
