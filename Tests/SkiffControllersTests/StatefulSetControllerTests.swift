@@ -210,6 +210,49 @@ final class TestClock: Sendable {
         }
     }
 
+    @Test func maxUnavailableReplacesSeveralPodsAtOnce() async throws {
+        try await withController(kubelet: true) { c in
+            var sts = statefulSetJSON(extraSpec: ["updateStrategy": ["type": "RollingUpdate", "rollingUpdate": ["partition": 0, "maxUnavailable": 2]]])
+            sts[path: ["spec", "template", "metadata", "finalizers"]] = ["test.skiff.dev/hold"]
+            try await c.client.create(.statefulSets, namespace: "default", sts)
+            try await eventually("3 ready") { try await set(c)[path: ["status", "readyReplicas"]] == 3 }
+            try await c.client.patch(.statefulSets, namespace: "default", "web",
+                                     merge: ["spec": ["template": ["spec": ["containers": [["name": "nginx", "image": "nginx:2"]]]]]])
+            try await eventually("web-2 and web-1 replaced together") {
+                let all = try await pods(c)
+                return all["web-2"]?.deletionTimestamp != nil && all["web-1"]?.deletionTimestamp != nil
+            }
+            try await eventually("status sees them go") {
+                let s = try await set(c)
+                return s[path: ["status", "currentReplicas"]] == 1 && s[path: ["status", "updatedReplicas"]] == nil
+            }
+            #expect(try await pods(c)["web-0"]?.deletionTimestamp == nil)
+        }
+    }
+
+    @Test func parallelReplacesABrokenPodWhenTheTemplateChanges() async throws {
+        try await withController { c in
+            // Nothing plays the kubelet: the pods never become ready.
+            try await c.client.create(.statefulSets, namespace: "default", statefulSetJSON(replicas: 2, policy: "Parallel"))
+            try await eventually("2 pods, and status naming their revision") {
+                let named = try await set(c)[path: ["status", "currentRevision"]] != nil
+                return try await pods(c).count == 2 && named
+            }
+            let old = try #require(try await pods(c)["web-1"])
+            try await c.client.patch(.statefulSets, namespace: "default", "web",
+                                     merge: ["spec": ["template": ["spec": ["containers": [["name": "nginx", "image": "nginx:2"]]]]]])
+            try await eventually("web-1 replaced at the update revision") {
+                let update = try await set(c)[path: ["status", "updateRevision"]]?.stringValue
+                let now = try await pods(c)["web-1"]
+                return now != nil && now?.uid != old.uid && now?.labels["controller-revision-hash"] == update
+            }
+            // The new web-1 is not available either, so web-0 waits: one at a time.
+            try await eventually("status counts the new web-1") { try await set(c)[path: ["status", "updatedReplicas"]] == 1 }
+            let current = try await set(c)[path: ["status", "currentRevision"]]?.stringValue
+            #expect(try await pods(c)["web-0"]?.labels["controller-revision-hash"] == current)
+        }
+    }
+
     @Test func onDeleteLeavesPodsUntilTheyAreDeleted() async throws {
         try await withController(kubelet: true) { c in
             try await c.client.create(.statefulSets, namespace: "default", statefulSetJSON(replicas: 2, extraSpec: ["updateStrategy": ["type": "OnDelete"]]))
@@ -312,7 +355,7 @@ final class TestClock: Sendable {
             for name in ["www-web-0", "www-web-1"] {
                 let claim = try await c.client.get(.persistentVolumeClaims, namespace: "default", name)
                 #expect(claim.ownerReferences.map { $0["uid"]?.stringValue } == [sts.uid])
-                #expect(claim.ownerReferences.first?["controller"] == nil)
+                #expect(claim.ownerReferences.first?["controller"] == true)
             }
             let web1 = try #require(try await pods(c)["web-1"])
             try await c.client.patch(.statefulSets, namespace: "default", "web", merge: ["spec": ["replicas": 1]])

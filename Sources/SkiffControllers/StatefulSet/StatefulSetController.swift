@@ -148,9 +148,15 @@ public final class StatefulSetController: Controller {
             guard let ordinal = StatefulPods.ordinal(of: pod, in: set) else { continue }
             if ordinal >= start, ordinal < start + count { replicas[ordinal - start] = pod } else { condemned.append((ordinal, pod)) }
         }
+        condemned.sort { $0.ordinal > $1.ordinal }
         let minReady = set[path: ["spec", "minReadySeconds"]]?.int64Value ?? 0
         let partition = set[path: ["spec", "updateStrategy", "rollingUpdate", "partition"]]?.intValue ?? 0
         let rolling = set[path: ["spec", "updateStrategy", "type"]]?.stringValue ?? "RollingUpdate" == "RollingUpdate"
+        let now = now()
+        func unavailable(_ pod: JSON?) -> Bool {
+            guard let pod else { return true }
+            return !StatefulPods.isHealthy(pod) || !isAvailable(pod, minReadySeconds: minReady, now: now)
+        }
 
         for (i, slot) in replicas.enumerated() {
             let ordinal = start + i
@@ -169,15 +175,10 @@ public final class StatefulSetController: Controller {
                 if ordered { return }
                 continue
             }
-            if pod.deletionTimestamp != nil || !StatefulPods.isRunningAndReady(pod) {
-                if ordered { return }
-                continue
-            }
-            if let wait = untilAvailable(pod, minReadySeconds: minReady) {
-                queue.add(objectKey(set), after: wait)
-                if ordered { return }
-                continue
-            }
+            if pod[path: ["status", "phase"]]?.stringValue == "Pending" { try await createClaims(set, ordinal: ordinal) }
+            // OrderedReady: every predecessor Running, Ready and available before going on.
+            if ordered, unavailable(pod) { return }
+            guard pod.deletionTimestamp == nil else { continue }
             if let patch = StatefulPods.identityLabelPatch(pod, ordinal: ordinal) {
                 try await client.patch(.pods, namespace: pod.namespace, pod.name ?? "", merge: patch)
             }
@@ -185,25 +186,35 @@ public final class StatefulSetController: Controller {
             try await setClaimOwners(set, pod: pod, ordinal: ordinal, condemned: false)
         }
 
-        // Scale down, highest ordinal first; OrderedReady one at a time, each gone before the next.
-        for (ordinal, pod) in condemned.sorted(by: { $0.ordinal > $1.ordinal }) {
+        // Scale down: first the claims' owners for the retention policy, then the pods,
+        // highest ordinal first; OrderedReady one at a time, each gone before the next,
+        // and none while a lower condemned pod is unavailable (upstream's firstUnhealthyPod).
+        for (ordinal, pod) in condemned {
+            try await setClaimOwners(set, pod: pod, ordinal: ordinal, condemned: true)
+        }
+        let firstUnavailable = condemned.last { unavailable($0.pod) }?.pod.uid
+        for (_, pod) in condemned {
             if pod.deletionTimestamp != nil {
                 if ordered { return }
                 continue
             }
-            try await setClaimOwners(set, pod: pod, ordinal: ordinal, condemned: true)
+            if ordered, unavailable(pod), pod.uid != firstUnavailable { return }
             try await deletePod(pod, set: set)
             if ordered { return }
         }
 
         guard rolling else { return }  // OnDelete: pods change template only when deleted.
         let maxUnavailable = Self.maxUnavailable(set, replicas: count)
-        let range = min(partition, count)..<count
-        var unavailable = range.filter { !StatefulPods.isHealthy(replicas[$0]) }.count
-        for i in range.reversed() where unavailable < maxUnavailable {
-            guard let pod = replicas[i], pod.deletionTimestamp == nil, pod.labels[ControllerHistory.hashLabel] != update.name else { continue }
-            try await deletePod(pod, set: set)
-            if StatefulPods.isHealthy(pod) { unavailable += 1 }
+        // From the top down to the partition: an old pod is deleted (to come back at the
+        // update revision), an unavailable one is waited for; each uses up the budget.
+        var budget = maxUnavailable
+        for i in (min(partition, count)..<count).reversed() where budget > 0 {
+            if let pod = replicas[i], pod.deletionTimestamp == nil, pod.labels[ControllerHistory.hashLabel] != update.name {
+                try await deletePod(pod, set: set)
+                budget -= 1
+            } else if unavailable(replicas[i]) {
+                budget -= 1
+            }
         }
     }
 
@@ -213,15 +224,6 @@ public final class StatefulSetController: Controller {
         if let n = v.intValue { return max(1, n) }
         if let s = v.stringValue, s.hasSuffix("%"), let p = Double(s.dropLast()) { return max(1, Int((p * Double(replicas) / 100).rounded(.down))) }
         return 1
-    }
-
-    /// How long until a ready pod has been ready for minReadySeconds; nil once it has.
-    func untilAvailable(_ pod: JSON, minReadySeconds: Int64) -> Duration? {
-        guard minReadySeconds > 0 else { return nil }
-        let now = now()
-        if isAvailable(pod, minReadySeconds: minReadySeconds, now: now) { return nil }
-        guard let since = readyCondition(pod)?["lastTransitionTime"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) else { return .seconds(1) }
-        return .seconds(max(1, since.adding(seconds: minReadySeconds).seconds - now.seconds))
     }
 
     func createPod(_ pod: JSON, set: JSON) async throws {
@@ -274,7 +276,7 @@ public final class StatefulSetController: Controller {
             }
             var claim = claim
             if set[path: ["spec", "persistentVolumeClaimRetentionPolicy", "whenDeleted"]]?.stringValue == "Delete" {
-                claim[path: ["metadata", "ownerReferences"]] = [Self.plainOwnerReference(set)]
+                claim[path: ["metadata", "ownerReferences"]] = [ownerReference(set)]
             }
             let what = "create Claim \(claim.name ?? "")"
             let pod = StatefulPods.podName(set, ordinal)
@@ -290,53 +292,61 @@ public final class StatefulSetController: Controller {
         }
     }
 
-    /// persistentVolumeClaimRetentionPolicy through owner references, as upstream: with
-    /// whenDeleted=Delete a claim is owned by the set (deleted with it); with
-    /// whenScaled=Delete the claim of a pod removed by a scale-down is owned by that pod
-    /// alone (deleted after it). Other owners are left as they are.
+    /// persistentVolumeClaimRetentionPolicy through controller references, as upstream's
+    /// updateClaimOwnerRefForSetAndPod: with whenDeleted=Delete a claim is controlled by
+    /// the set (collected with it); with whenScaled=Delete the claim of a pod removed by a
+    /// scale-down is controlled by that pod instead (collected after it). A claim another
+    /// controller owns only loses the set's and pod's references.
     func setClaimOwners(_ set: JSON, pod: JSON, ordinal: Int, condemned: Bool) async throws {
         let policy = set[path: ["spec", "persistentVolumeClaimRetentionPolicy"]]
         let byPod = condemned && policy?["whenScaled"]?.stringValue == "Delete"
         let bySet = !byPod && policy?["whenDeleted"]?.stringValue == "Delete"
+        var podRef = pod
+        podRef.apiVersion = "v1"
+        podRef.kind = "Pod"
         for template in StatefulPods.claimTemplates(set) {
             let name = StatefulPods.claimName(template, set, ordinal)
             guard let claim = claims.indexer.get("\(set.namespace ?? "")/\(name)") else { continue }
-            let others = claim.ownerReferences.filter { $0["uid"]?.stringValue != set.uid && $0["uid"]?.stringValue != pod.uid }
-            let want = others + (bySet ? [Self.plainOwnerReference(set)] : []) + (byPod ? [Self.plainOwnerReference(pod)] : [])
+            let ours = [set.uid, pod.uid]
+            let others = claim.ownerReferences.filter { !ours.contains($0["uid"]?.stringValue) }
+            let foreignController = others.contains { $0["controller"]?.boolValue == true }
+            let want = others + (foreignController ? [] : (bySet ? [ownerReference(set)] : []) + (byPod ? [ownerReference(podRef)] : []))
             guard want != claim.ownerReferences else { continue }
             try await setOwnerReferences(client, .persistentVolumeClaims, claim, want)
         }
     }
 
-    /// An owner reference that is not a controller reference: claims are not the set's
-    /// to manage, only to be collected with it.
-    static func plainOwnerReference(_ owner: JSON) -> JSON {
-        ["apiVersion": .string(owner.apiVersion ?? "v1"), "kind": .string(owner.kind ?? "Pod"), "name": .string(owner.name ?? ""),
-         "uid": .string(owner.uid ?? "")]
-    }
-
     // MARK: - Status
 
-    /// The counts upstream reports; a finished rolling update (every pod updated and
-    /// ready) makes the update revision current.
+    /// The counts upstream reports; a finished rolling update (spec.replicas pods, every
+    /// one updated and ready) makes the update revision current.
     func updateStatus(_ set: JSON, pods: [JSON], current: JSON, update: JSON, collisionCount: Int64) async throws {
         let minReady = set[path: ["spec", "minReadySeconds"]]?.int64Value ?? 0
         let now = now()
         var replicas = 0, ready = 0, available = 0, currentCount = 0, updated = 0
+        var soonest: Int64?
         for pod in pods {
             replicas += 1
             if StatefulPods.isRunningAndReady(pod) {
                 ready += 1
-                if isAvailable(pod, minReadySeconds: minReady, now: now) { available += 1 }
+                if isAvailable(pod, minReadySeconds: minReady, now: now) {
+                    available += 1
+                } else if let since = readyCondition(pod)?["lastTransitionTime"]?.stringValue.flatMap(Timestamp.init(rfc3339:)) {
+                    let wait = since.adding(seconds: minReady).seconds - now.seconds
+                    soonest = min(soonest ?? wait, wait)
+                }
             }
             guard pod.deletionTimestamp == nil else { continue }
             let revision = pod.labels[ControllerHistory.hashLabel]
             if revision == current.name { currentCount += 1 }
             if revision == update.name { updated += 1 }
         }
+        // Ready pods become available with time alone: look again when the first will be.
+        if let soonest { queue.add(objectKey(set), after: .seconds(max(1, soonest))) }
         var currentName = current.name ?? ""
         let rolling = set[path: ["spec", "updateStrategy", "type"]]?.stringValue ?? "RollingUpdate" == "RollingUpdate"
-        if rolling, updated == replicas, ready == replicas {
+        let want = StatefulPods.replicas(set)
+        if rolling, updated == want, ready == want, replicas == want {
             currentCount = updated
             currentName = update.name ?? ""
         }
@@ -354,10 +364,20 @@ public final class StatefulSetController: Controller {
             status[key] = nil  // omitempty, as upstream serializes them
         }
         guard JSON.object(status) != set["status"] else { return }
+        // As upstream's status updater: on a conflict the status goes onto the newest set
+        // (its observedGeneration still says which spec it describes), so the revisions
+        // this sync settled on are not lost to a concurrent spec change.
         var next = set
-        next["status"] = .object(status)
-        do {
-            try await client.update(.statefulSets, next, subresource: "status")
-        } catch let e as ClientError where e.isNotFound {}
+        for attempt in 1...5 {
+            next["status"] = .object(status)
+            do {
+                try await client.update(.statefulSets, next, subresource: "status")
+                return
+            } catch let e as ClientError where e.isConflict && attempt < 5 {
+                next = try await client.get(.statefulSets, namespace: set.namespace, set.name ?? "")
+            } catch let e as ClientError where e.isNotFound {
+                return
+            }
+        }
     }
 }
