@@ -301,6 +301,23 @@ final class TestClock: Sendable {
         }
     }
 
+    @Test func adoptsOrphanRevisionsAndNumbersAfterThem() async throws {
+        try await withController { c in
+            // A revision left by an earlier set of the same name (deleted with orphan propagation).
+            let orphan: JSON = ["apiVersion": "apps/v1", "kind": "ControllerRevision",
+                                "metadata": ["name": "web-old", "labels": ["app": "web", "controller-revision-hash": "old"]],
+                                "data": ["spec": ["template": ["$patch": "replace", "metadata": ["labels": ["app": "web"]],
+                                                               "spec": ["containers": [["name": "nginx", "image": "nginx:0"]]]]]],
+                                "revision": 7]
+            try await c.client.create(.controllerRevisions, namespace: "default", orphan)
+            let sts = try await c.client.create(.statefulSets, namespace: "default", statefulSetJSON(replicas: 1))
+            try await eventually("the orphan adopted and the set's own revision numbered 8") {
+                let h = try await revisions(c)
+                return h.map { $0["revision"]?.intValue } == [7, 8] && h.allSatisfy { controllerRef($0)?["uid"]?.stringValue == sts.uid }
+            }
+        }
+    }
+
     @Test func replacesFailedAndDeletedPods() async throws {
         try await withController { c in
             try await c.client.create(.statefulSets, namespace: "default", statefulSetJSON(replicas: 2))

@@ -151,8 +151,10 @@ def test_statefulset_deleted_with_its_claims_when_the_policy_says_so(kc):
     assert claims(kc) == ["www-web-0", "www-web-1", "www-web-2"]
     kc("scale", "sts/web", "--replicas=1")
     wait_for("scaled-down pods' claims deleted", lambda: claims(kc) == ["www-web-0"] and sorted(images(kc)) == ["web-0"])
+    assert json.loads(kc("get", "controllerrevisions", "-o", "json"))["items"]
     kc("delete", "sts", "web")
-    wait_for("pods and claims gone with the set", lambda: claims(kc) == [] and pods(kc) == [])
+    wait_for("pods, claims and revisions gone with the set",
+             lambda: claims(kc) == [] and pods(kc) == [] and json.loads(kc("get", "controllerrevisions", "-o", "json"))["items"] == [])
 
 
 def test_replication_controller_scaled_with_kubectl(kc):
