@@ -35,6 +35,18 @@ struct ControllerRefManager {
     }
 }
 
+extension ControllerRefManager {
+    /// The keys of the owners whose selector matches an orphan: each may adopt it, so
+    /// each is synced when it appears or changes.
+    static func adopters(of orphan: JSON, among owners: [JSON], selector: (JSON) -> LabelSelector) -> [String] {
+        guard orphan.deletionTimestamp == nil else { return [] }
+        return owners.filter { o in
+            let s = selector(o)
+            return !s.isEmpty && s.matches(orphan.labels)
+        }.map(objectKey)
+    }
+}
+
 /// Replaces an object's owner references. The uid precondition keeps a recreated object
 /// of the same name from being changed by mistake; one that is gone or changed is left
 /// to the next sync (nil).

@@ -83,14 +83,9 @@ public final class ReplicaSetController: Controller {
         }
     }
 
-    /// An orphan pod: every ReplicaSet whose selector matches may adopt it.
     func enqueueSelecting(_ pod: JSON) {
-        guard pod.deletionTimestamp == nil else { return }
-        for rs in replicaSets.indexer.list(namespace: pod.namespace ?? "") {
-            let selector = kind.selector(rs)
-            if !selector.isEmpty, selector.matches(pod.labels) {
-                queue.add(objectKey(rs))
-            }
+        for key in ControllerRefManager.adopters(of: pod, among: replicaSets.indexer.list(namespace: pod.namespace ?? ""), selector: kind.selector) {
+            queue.add(key)
         }
     }
 

@@ -13,7 +13,7 @@ public final class StatefulSetController: Controller {
     let client: Client
     let statefulSets: Informer
     let pods: Informer
-    let revisions: Informer
+    let controllerRevisions: Informer
     let claims: Informer
     let history: ControllerHistory
     let events: EventRecorder
@@ -23,7 +23,7 @@ public final class StatefulSetController: Controller {
         client = factory.client
         statefulSets = factory.informer(.statefulSets)
         pods = factory.informer(.pods)
-        revisions = factory.informer(.controllerRevisions)
+        controllerRevisions = factory.informer(.controllerRevisions)
         claims = factory.informer(.persistentVolumeClaims)
         history = ControllerHistory(client: factory.client)
         events = EventRecorder(client: factory.client, component: "statefulset-controller")
@@ -51,32 +51,32 @@ public final class StatefulSetController: Controller {
         }
     }
 
-    /// An orphan: every StatefulSet whose selector matches may adopt it.
     func enqueueSelecting(_ pod: JSON) {
-        guard pod.deletionTimestamp == nil else { return }
-        for set in statefulSets.indexer.list(namespace: pod.namespace ?? "") {
-            if let selector = try? LabelSelector(set[path: ["spec", "selector"]]), !selector.isEmpty, selector.matches(pod.labels) {
-                queue.add(objectKey(set))
-            }
+        for key in ControllerRefManager.adopters(of: pod, among: statefulSets.indexer.list(namespace: pod.namespace ?? ""), selector: Self.selector) {
+            queue.add(key)
         }
+    }
+
+    static func selector(_ set: JSON) -> LabelSelector {
+        (try? LabelSelector(set[path: ["spec", "selector"]])) ?? .nothing
     }
 
     public func sync(key: String) async throws {
         guard let set = statefulSets.indexer.get(key) else { return }
         let namespace = set.namespace ?? ""
-        let selector = (try? LabelSelector(set[path: ["spec", "selector"]])) ?? .nothing
+        let selector = Self.selector(set)
         let ownedRevisions = ControllerHistory.sorted(
             try await ControllerRefManager(client: client, resource: .controllerRevisions, owner: set, selector: selector)
-                .claim(revisions.indexer.list(namespace: namespace)))
+                .claim(controllerRevisions.indexer.list(namespace: namespace)))
         let owned = try await ControllerRefManager(client: client, resource: .pods, owner: set, selector: selector)
             .claim(pods.indexer.list(namespace: namespace)) { StatefulPods.ordinal(of: $0, in: set) != nil }
         var collisionCount = set[path: ["status", "collisionCount"]]?.int64Value ?? 0
-        let (current, update) = try await currentAndUpdateRevisions(set, history: ownedRevisions, collisionCount: &collisionCount)
+        let (current, update) = try await currentAndUpdateRevisions(set, revisions: ownedRevisions, collisionCount: &collisionCount)
         if set.deletionTimestamp == nil {
             try await reconcilePods(set, current: current, update: update, pods: owned)
         }
         try await updateStatus(set, pods: owned, current: current, update: update, collisionCount: collisionCount)
-        try await truncateHistory(set, history: ownedRevisions, pods: owned, live: [current.name, update.name])
+        try await truncateHistory(set, revisions: ownedRevisions, pods: owned, live: [current.name, update.name])
     }
 
     // MARK: - Revisions
@@ -104,7 +104,7 @@ public final class StatefulSetController: Controller {
     /// getStatefulSetRevisions: the revision the set's template is (creating it, or
     /// renumbering an equal older one to the newest), and the revision status names as
     /// current (the update revision when there is none).
-    func currentAndUpdateRevisions(_ set: JSON, history revisions: [JSON], collisionCount: inout Int64) async throws -> (current: JSON, update: JSON) {
+    func currentAndUpdateRevisions(_ set: JSON, revisions: [JSON], collisionCount: inout Int64) async throws -> (current: JSON, update: JSON) {
         let next = (revisions.last.map(ControllerHistory.revision) ?? 0) + 1
         let candidate = ControllerHistory.make(parent: set, labels: set[path: ["spec", "template", "metadata", "labels"]], annotations: set[path: ["metadata", "annotations"]],
                                                data: Self.revisionData(set), revision: next, collisionCount: collisionCount)
@@ -124,7 +124,7 @@ public final class StatefulSetController: Controller {
 
     /// Deletes the oldest revisions beyond revisionHistoryLimit that no pod, and neither
     /// the current nor the update revision, is at.
-    func truncateHistory(_ set: JSON, history revisions: [JSON], pods: [JSON], live: [String?]) async throws {
+    func truncateHistory(_ set: JSON, revisions: [JSON], pods: [JSON], live: [String?]) async throws {
         var inUse = Set(live.compactMap { $0 })
         for p in pods { if let r = p.labels[ControllerHistory.hashLabel] { inUse.insert(r) } }
         let idle = revisions.filter { !inUse.contains($0.name ?? "") }
