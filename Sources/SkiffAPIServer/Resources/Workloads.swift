@@ -62,9 +62,33 @@ enum Apps {
             PodDefaults.apply(template: &o, at: ["spec", "template"])
         }
         s.prepareForCreate = { o in o["status"] = ["replicas": 0] }
+        s.validate = { o, _ in replicationControllerCauses(o) }
         s.columns = replicaColumns + Columns.containers(["spec", "template", "spec"]) +
             [TableColumn("Selector", priority: 1) { o, _ in .string(Columns.mapString(o[path: ["spec", "selector"]])) }]
         return s
+    }
+
+    /// ValidateReplicationControllerSpec: a non-empty map selector that the template's
+    /// labels match, a template whose pods restart Always, no negative counts.
+    static func replicationControllerCauses(_ o: JSON) -> [APIError.Cause] {
+        var causes: [APIError.Cause] = []
+        let selector = stringMap(o[path: ["spec", "selector"]])
+        if selector.isEmpty { causes.append(.required("spec.selector")) }
+        for field in ["replicas", "minReadySeconds"] {
+            if let n = o[path: ["spec", field]]?.int64Value, n < 0 {
+                causes.append(.invalid("spec.\(field)", String(n), "must be greater than or equal to 0"))
+            }
+        }
+        guard let template = o[path: ["spec", "template"]], !template.isNull else { return causes + [.required("spec.template")] }
+        let labels = stringMap(template[path: ["metadata", "labels"]])
+        if !selector.isEmpty, !selector.allSatisfy({ labels[$0.key] == $0.value }) {
+            causes.append(.invalid("spec.template.metadata.labels", Columns.mapString(template[path: ["metadata", "labels"]]),
+                                   "selector does not match labels in spec.template"))
+        }
+        let restart = template[path: ["spec", "restartPolicy"]]?.stringValue ?? "Always"
+        if restart != "Always" { causes.append(.unsupported("spec.template.spec.restartPolicy", restart, ["Always"])) }
+        if (template[path: ["spec", "containers"]]?.arrayValue ?? []).isEmpty { causes.append(.required("spec.template.spec.containers")) }
+        return causes
     }
 
     static let replicaColumns = [
@@ -153,6 +177,15 @@ enum Apps {
 
     static var controllerRevision: ResourceStrategy {
         var s = ResourceStrategy()
+        // ValidateControllerRevision(Update): a history entry never changes its data.
+        s.validate = { o, old in
+            var causes: [APIError.Cause] = []
+            if let r = o["revision"]?.int64Value, r < 0 { causes.append(.invalid("revision", String(r), "must be greater than or equal to 0")) }
+            if let old, (old["data"] ?? .null) != (o["data"] ?? .null) {
+                causes.append(.invalid("data", (o["data"] ?? .null).serializedString(), "field is immutable"))
+            }
+            return causes
+        }
         s.columns = [
             TableColumn("Controller") { o, _ in
                 guard let owner = o.ownerReferences.first(where: { $0["controller"]?.boolValue == true }) else { return "<none>" }
