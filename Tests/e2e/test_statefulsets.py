@@ -67,6 +67,10 @@ def test_statefulset_creates_pods_in_order_with_claims_and_scales(kc):
         assert after["metadata"]["creationTimestamp"] >= ready["lastTransitionTime"]
     assert claims(kc) == ["www-web-0", "www-web-1", "www-web-2"]
     assert "Pending" in kc("get", "pvc", "www-web-0")
+    # The headless Service selects the set's pods.
+    wait_for("the headless Service's endpoints", lambda: sorted(
+        e["targetRef"]["name"] for sl in json.loads(kc("get", "endpointslices", "-l", "kubernetes.io/service-name=nginx", "-o", "json"))["items"]
+        for e in sl.get("endpoints") or []) == ["web-0", "web-1", "web-2"])
     table = kc("get", "sts", "web")
     assert "READY" in table and "3/3" in table
     sts = json.loads(kc("get", "sts", "web", "-o", "json"))
