@@ -364,6 +364,27 @@ final class TestClock: Sendable {
         }
     }
 
+    @Test func aPodWaitsForAClaimItsPredecessorLeftToBeCollected() async throws {
+        try await withController(kubelet: true) { c in
+            // The claim of a web-1 removed by a scale-down, still owned by that pod (no
+            // garbage collector runs here, so it stays until the test lets it go).
+            let claim: JSON = ["apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                               "metadata": ["name": "www-web-1", "ownerReferences": [["apiVersion": "v1", "kind": "Pod", "name": "web-1", "uid": "gone",
+                                                                                      "controller": true]]],
+                               "spec": ["accessModes": ["ReadWriteOnce"], "resources": ["requests": ["storage": "1Gi"]]]]
+            try await c.client.create(.persistentVolumeClaims, namespace: "default", claim)
+            try await c.client.create(.statefulSets, namespace: "default",
+                                      statefulSetJSON(replicas: 2, extraSpec: ["persistentVolumeClaimRetentionPolicy": ["whenDeleted": "Retain", "whenScaled": "Delete"]]))
+            try await eventually("web-0 ready and seen") { try await set(c)[path: ["status", "readyReplicas"]] == 1 }
+            #expect(try await pods(c)["web-1"] == nil)
+            try await c.client.delete(.persistentVolumeClaims, namespace: "default", "www-web-1")
+            try await eventually("web-1 once the stale claim is gone, with a fresh claim") {
+                let fresh = try? await c.client.get(.persistentVolumeClaims, namespace: "default", "www-web-1")
+                return try await pods(c)["web-1"] != nil && fresh != nil && fresh?.ownerReferences.isEmpty == true
+            }
+        }
+    }
+
     @Test func retentionPolicyDeleteOwnsClaimsBySetAndByScaledDownPod() async throws {
         try await withController(kubelet: true) { c in
             let sts = try await c.client.create(.statefulSets, namespace: "default",

@@ -34,6 +34,10 @@ public final class StatefulSetController: Controller {
             }
         }
         pods.addHandler { [weak self] e in self?.podChanged(e) }
+        // A claim that goes away may be what a pod was waiting for (hasStaleClaim).
+        claims.addHandler { [weak self] e in
+            if case .deleted(let claim) = e { self?.enqueueClaiming(claim) }
+        }
     }
 
     static func ownerKey(_ pod: JSON) -> String? {
@@ -54,6 +58,15 @@ public final class StatefulSetController: Controller {
     func enqueueSelecting(_ pod: JSON) {
         for key in ControllerRefManager.adopters(of: pod, among: statefulSets.indexer.list(namespace: pod.namespace ?? ""), selector: Self.selector) {
             queue.add(key)
+        }
+    }
+
+    /// The sets whose claim templates name `claim` (`<template>-<set>-<ordinal>`).
+    func enqueueClaiming(_ claim: JSON) {
+        let name = claim.name ?? ""
+        for set in statefulSets.indexer.list(namespace: claim.namespace ?? "") {
+            let prefixes = StatefulPods.claimTemplates(set).map { "\($0.name ?? "")-\(set.name ?? "")-" }
+            if prefixes.contains(where: name.hasPrefix) { queue.add(objectKey(set)) }
         }
     }
 
@@ -161,6 +174,10 @@ public final class StatefulSetController: Controller {
         for (i, slot) in replicas.enumerated() {
             let ordinal = start + i
             guard let pod = slot else {
+                if hasStaleClaim(set, ordinal: ordinal) {
+                    if ordered { return }
+                    continue
+                }
                 // newVersionedStatefulSetPod: below the partition a new pod keeps the current revision.
                 let fromCurrent = rolling && i < partition
                 try await createClaims(set, ordinal: ordinal)
@@ -289,6 +306,18 @@ public final class StatefulSetController: Controller {
                 await events.warning(set, reason: "FailedCreate", message: "\(what) for Pod \(pod) in StatefulSet \(set.name ?? "") failed error: \(errorMessage(error))")
                 throw error
             }
+        }
+    }
+
+    /// PodClaimIsStale: a claim still owned by an earlier pod of this name (left by a
+    /// scale-down with whenScaled=Delete) is about to be collected, so the new pod waits
+    /// for it to go rather than start on storage that is being deleted.
+    func hasStaleClaim(_ set: JSON, ordinal: Int) -> Bool {
+        guard set[path: ["spec", "persistentVolumeClaimRetentionPolicy", "whenScaled"]]?.stringValue == "Delete" else { return false }
+        let podName = StatefulPods.podName(set, ordinal)
+        return StatefulPods.claims(set, ordinal: ordinal).contains { claim in
+            let existing = claims.indexer.get("\(set.namespace ?? "")/\(claim.name ?? "")")
+            return existing?.ownerReferences.contains { $0["kind"] == "Pod" && $0["name"]?.stringValue == podName } == true
         }
     }
 
