@@ -192,6 +192,7 @@ public final class StatefulSetController: Controller {
                 if ordered { return }
                 continue
             }
+            // A pod that has not started may still lack a claim (created by another sync, or deleted).
             if pod[path: ["status", "phase"]]?.stringValue == "Pending" { try await createClaims(set, ordinal: ordinal) }
             // OrderedReady: every predecessor Running, Ready and available before going on.
             if ordered, unavailable(pod) { return }
@@ -199,7 +200,6 @@ public final class StatefulSetController: Controller {
             if let patch = StatefulPods.identityLabelPatch(pod, ordinal: ordinal) {
                 try await client.patch(.pods, namespace: pod.namespace, pod.name ?? "", merge: patch)
             }
-            try await createClaims(set, ordinal: ordinal)
             try await setClaimOwners(set, pod: pod, ordinal: ordinal, condemned: false)
         }
 
