@@ -63,6 +63,8 @@ public struct ControllerManager: Sendable {
         nodeLifecycle = NodeLifecycleController(factory: factory, gracePeriodSeconds: options.nodeMonitorGracePeriod)
         var controllers: [any Controller] = [
             ReplicaSetController(factory: factory),
+            ReplicaSetController(factory: factory, kind: .replicationController),
+            StatefulSetController(factory: factory),
             DeploymentController(factory: factory),
             DaemonSetController(factory: factory),
             DisruptionController(factory: factory),

@@ -1,4 +1,5 @@
 import SkiffAPI
+import SkiffClient
 import SkiffCore
 
 // What several controllers ask of objects: ownership and pod readiness.
@@ -41,4 +42,26 @@ func scaledValue(_ v: JSON?, of total: Int64, roundUp: Bool) -> Int64? {
     guard let s = v?.stringValue, s.hasSuffix("%"), let p = Int64(s.dropLast()) else { return nil }
     let x = p * total
     return roundUp ? (x + 99) / 100 : x / 100
+}
+
+/// Upstream's rand.SafeEncodeString: hashes spelled in an alphabet without vowels or
+/// look-alike characters, so that a name suffix never spells a word.
+func safeEncode(_ s: String) -> String {
+    let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
+    return String(s.utf8.map { alphabet[Int($0) % alphabet.count] })
+}
+
+/// `v` with every object's keys sorted, as Go's encoding/json writes maps: what hashes
+/// and byte comparisons of templates are computed over.
+func canonical(_ v: JSON) -> JSON {
+    switch v {
+    case .object(let o): .object(JSONObject(o.keys.sorted().map { ($0, canonical(o[$0] ?? .null)) }))
+    case .array(let a): .array(a.map(canonical))
+    default: v
+    }
+}
+
+/// An error as upstream's events print it: a Status error's message.
+func errorMessage(_ error: any Error) -> String {
+    (error as? ClientError)?.message ?? "\(error)"
 }

@@ -62,9 +62,33 @@ enum Apps {
             PodDefaults.apply(template: &o, at: ["spec", "template"])
         }
         s.prepareForCreate = { o in o["status"] = ["replicas": 0] }
+        s.validate = { o, _ in replicationControllerCauses(o) }
         s.columns = replicaColumns + Columns.containers(["spec", "template", "spec"]) +
             [TableColumn("Selector", priority: 1) { o, _ in .string(Columns.mapString(o[path: ["spec", "selector"]])) }]
         return s
+    }
+
+    /// ValidateReplicationControllerSpec: a non-empty map selector that the template's
+    /// labels match, a template whose pods restart Always, no negative counts.
+    static func replicationControllerCauses(_ o: JSON) -> [APIError.Cause] {
+        var causes: [APIError.Cause] = []
+        let selector = stringMap(o[path: ["spec", "selector"]])
+        if selector.isEmpty { causes.append(.required("spec.selector")) }
+        for field in ["replicas", "minReadySeconds"] {
+            if let n = o[path: ["spec", field]]?.int64Value, n < 0 {
+                causes.append(.invalid("spec.\(field)", String(n), "must be greater than or equal to 0"))
+            }
+        }
+        guard let template = o[path: ["spec", "template"]], !template.isNull else { return causes + [.required("spec.template")] }
+        let labels = stringMap(template[path: ["metadata", "labels"]])
+        if !selector.isEmpty, !selector.allSatisfy({ labels[$0.key] == $0.value }) {
+            causes.append(.invalid("spec.template.metadata.labels", Columns.mapString(template[path: ["metadata", "labels"]]),
+                                   "selector does not match labels in spec.template"))
+        }
+        let restart = template[path: ["spec", "restartPolicy"]]?.stringValue ?? "Always"
+        if restart != "Always" { causes.append(.unsupported("spec.template.spec.restartPolicy", restart, ["Always"])) }
+        if (template[path: ["spec", "containers"]]?.arrayValue ?? []).isEmpty { causes.append(.required("spec.template.spec.containers")) }
+        return causes
     }
 
     static let replicaColumns = [
@@ -82,16 +106,34 @@ enum Apps {
             PodDefaults.setDefault(&spec, "replicas", 1)
             PodDefaults.setDefault(&spec, "podManagementPolicy", "OrderedReady")
             PodDefaults.setDefault(&spec, "revisionHistoryLimit", 10)
-            if spec[path: ["updateStrategy", "type"]] == nil { spec[path: ["updateStrategy", "type"]] = "RollingUpdate" }
-            if spec[path: ["updateStrategy", "type"]]?.stringValue == "RollingUpdate", spec[path: ["updateStrategy", "rollingUpdate", "partition"]] == nil {
+            // As upstream: an absent strategy becomes RollingUpdate with partition 0; an
+            // explicit RollingUpdate gets partition 0 only inside a rollingUpdate it has.
+            if spec[path: ["updateStrategy", "type"]] == nil {
+                spec[path: ["updateStrategy", "type"]] = "RollingUpdate"
+                if spec[path: ["updateStrategy", "rollingUpdate"]] == nil { spec[path: ["updateStrategy", "rollingUpdate"]] = [:] }
+            }
+            if spec[path: ["updateStrategy", "type"]]?.stringValue == "RollingUpdate", spec[path: ["updateStrategy", "rollingUpdate"]]?.isObject == true,
+               spec[path: ["updateStrategy", "rollingUpdate", "partition"]] == nil {
                 spec[path: ["updateStrategy", "rollingUpdate", "partition"]] = 0
             }
-            PodDefaults.setDefault(&spec, "persistentVolumeClaimRetentionPolicy", ["whenDeleted": "Retain", "whenScaled": "Retain"])
+            var retention = spec["persistentVolumeClaimRetentionPolicy"] ?? [:]
+            PodDefaults.setDefault(&retention, "whenDeleted", "Retain")
+            PodDefaults.setDefault(&retention, "whenScaled", "Retain")
+            spec["persistentVolumeClaimRetentionPolicy"] = retention
+            // Claim templates are defaulted as claims are (SetDefaults_PersistentVolumeClaim).
+            if let templates = spec["volumeClaimTemplates"]?.arrayValue {
+                spec["volumeClaimTemplates"] = .array(templates.map { t in
+                    var t = t
+                    if t[path: ["spec", "volumeMode"]] == nil { t[path: ["spec", "volumeMode"]] = "Filesystem" }
+                    if t[path: ["status", "phase"]] == nil { t[path: ["status", "phase"]] = "Pending" }
+                    return t
+                })
+            }
             o["spec"] = spec
             PodDefaults.apply(template: &o, at: ["spec", "template"])
         }
         s.prepareForCreate = { o in o["status"] = ["replicas": 0, "availableReplicas": 0] }
-        s.validate = { o, old in workloadCauses(o, old) }
+        s.validate = { o, old in workloadCauses(o, old) + statefulSetCauses(o, old) }
         s.columns = [
             TableColumn("Ready") { o, _ in
                 .string("\(o[path: ["status", "readyReplicas"]]?.int64Value ?? 0)/\(o[path: ["spec", "replicas"]]?.int64Value ?? 0)")
@@ -135,6 +177,15 @@ enum Apps {
 
     static var controllerRevision: ResourceStrategy {
         var s = ResourceStrategy()
+        // ValidateControllerRevision(Update): a history entry never changes its data.
+        s.validate = { o, old in
+            var causes: [APIError.Cause] = []
+            if let r = o["revision"]?.int64Value, r < 0 { causes.append(.invalid("revision", String(r), "must be greater than or equal to 0")) }
+            if let old, (old["data"] ?? .null) != (o["data"] ?? .null) {
+                causes.append(.invalid("data", (o["data"] ?? .null).serializedString(), "field is immutable"))
+            }
+            return causes
+        }
         s.columns = [
             TableColumn("Controller") { o, _ in
                 guard let owner = o.ownerReferences.first(where: { $0["controller"]?.boolValue == true }) else { return "<none>" }
@@ -145,7 +196,50 @@ enum Apps {
             TableColumn("Revision", type: "integer") { o, _ in Columns.int(o, ["revision"]) },
             Columns.age,
         ]
+        s.tracksGeneration = false  // a revision has no spec: upstream never sets its generation
         return s
+    }
+
+    /// ValidateStatefulSetSpec's checks of the fields the controller reads, and
+    /// ValidateStatefulSetUpdate's rule that only some of the spec may change.
+    static func statefulSetCauses(_ o: JSON, _ old: JSON?) -> [APIError.Cause] {
+        var causes: [APIError.Cause] = []
+        let policy = o[path: ["spec", "podManagementPolicy"]]?.stringValue ?? ""
+        if !["OrderedReady", "Parallel"].contains(policy) {
+            causes.append(.unsupported("spec.podManagementPolicy", policy, ["OrderedReady", "Parallel"]))
+        }
+        switch o[path: ["spec", "updateStrategy", "type"]]?.stringValue ?? "" {
+        case "RollingUpdate":
+            if let partition = o[path: ["spec", "updateStrategy", "rollingUpdate", "partition"]]?.int64Value, partition < 0 {
+                causes.append(.invalid("spec.updateStrategy.rollingUpdate.partition", String(partition), "must be greater than or equal to 0"))
+            }
+        case "OnDelete":
+            if let ru = o[path: ["spec", "updateStrategy", "rollingUpdate"]], !ru.isNull {
+                causes.append(.invalid("spec.updateStrategy.rollingUpdate", ru.serializedString(), "only allowed for updateStrategy 'RollingUpdate'"))
+            }
+        case let other:
+            causes.append(.unsupported("spec.updateStrategy.type", other, ["OnDelete", "RollingUpdate"]))
+        }
+        for field in ["whenDeleted", "whenScaled"] {
+            let v = o[path: ["spec", "persistentVolumeClaimRetentionPolicy", field]]?.stringValue ?? ""
+            if !["Retain", "Delete"].contains(v) {
+                causes.append(.unsupported("spec.persistentVolumeClaimRetentionPolicy.\(field)", v, ["Retain", "Delete"]))
+            }
+        }
+        let restart = o[path: ["spec", "template", "spec", "restartPolicy"]]?.stringValue ?? "Always"
+        if restart != "Always" { causes.append(.unsupported("spec.template.spec.restartPolicy", restart, ["Always"])) }
+        if let old {
+            var a = o["spec"]?.objectValue ?? JSONObject(), b = old["spec"]?.objectValue ?? JSONObject()
+            for mutable in ["replicas", "ordinals", "template", "updateStrategy", "persistentVolumeClaimRetentionPolicy", "minReadySeconds"] {
+                a[mutable] = nil
+                b[mutable] = nil
+            }
+            if JSON.object(a) != JSON.object(b) {
+                causes.append(.forbidden("spec", "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', "
+                                             + "'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden"))
+            }
+        }
+        return causes
     }
 
     /// Checks every workload kind shares: a selector that matches the template's labels,

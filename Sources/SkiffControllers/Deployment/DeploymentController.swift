@@ -320,16 +320,7 @@ public final class DeploymentController: Controller {
             h ^= UInt32(b)
             h = h &* 16_777_619
         }
-        let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
-        return String(String(h).utf8.map { alphabet[Int($0) % alphabet.count] })
-    }
-
-    static func canonical(_ v: JSON) -> JSON {
-        switch v {
-        case .object(let o): .object(JSONObject(o.keys.sorted().map { ($0, canonical(o[$0] ?? .null)) }))
-        case .array(let a): .array(a.map(canonical))
-        default: v
-        }
+        return safeEncode(String(h))
     }
 
     /// Templates equal once the pod-template-hash label is set aside.

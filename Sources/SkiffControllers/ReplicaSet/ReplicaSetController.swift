@@ -2,24 +2,49 @@ import SkiffAPI
 import SkiffClient
 import SkiffCore
 
-/// Keeps each ReplicaSet's number of active pods equal to spec.replicas: creates pods
-/// from its template, deletes the least valuable ones first, adopts matching orphans, and
-/// reports status (replicas, fullyLabeledReplicas, readyReplicas, availableReplicas).
+/// The two kinds one controller keeps replicated, as upstream's ReplicationManager is
+/// the ReplicaSet controller over an adapter: they differ only in resource and selector.
+public struct ReplicatedKind: Sendable {
+    let resource: Resource
+    /// The name events are recorded under, as upstream's two controllers are called.
+    let component: String
+    let selector: @Sendable (JSON) -> LabelSelector
+
+    /// apps/v1 ReplicaSets select with a metav1.LabelSelector.
+    public static let replicaSet = ReplicatedKind(resource: .replicaSets, component: "replicaset-controller") { rs in
+        (try? LabelSelector(rs[path: ["spec", "selector"]])) ?? .nothing
+    }
+
+    /// v1 ReplicationControllers select with a plain map of labels.
+    public static let replicationController = ReplicatedKind(resource: .replicationControllers, component: "replication-controller") { rc in
+        guard let map = rc[path: ["spec", "selector"]], map.isObject else { return .nothing }
+        return (try? LabelSelector(["matchLabels": map])) ?? .nothing
+    }
+}
+
+/// Keeps each ReplicaSet's (or ReplicationController's) number of active pods equal to
+/// spec.replicas: creates pods from its template, deletes the least valuable ones first,
+/// adopts matching orphans and releases pods that stopped matching, and reports status
+/// (replicas, fullyLabeledReplicas, readyReplicas, availableReplicas).
 public final class ReplicaSetController: Controller {
-    public let name = "replicaset"
-    public let queue = WorkQueue(name: "replicaset")
+    public let name: String
+    public let queue: WorkQueue
     let client: Client
-    let events: EventRecorder
+    let kind: ReplicatedKind
     let replicaSets: Informer
     let pods: Informer
     let expectations = Expectations()
+    let events: EventRecorder
     /// Upstream's burstReplicas: at most this many creates or deletes per sync.
     static let burst = 500
 
-    public init(factory: InformerFactory) {
+    public init(factory: InformerFactory, kind: ReplicatedKind = .replicaSet) {
+        name = kind.resource.kind.lowercased()
+        queue = WorkQueue(name: name)
         client = factory.client
-        events = EventRecorder(client: factory.client, component: "replicaset-controller")
-        replicaSets = factory.informer(.replicaSets)
+        self.kind = kind
+        events = EventRecorder(client: factory.client, component: kind.component)
+        replicaSets = factory.informer(kind.resource)
         pods = factory.informer(.pods)
         pods.indexer.indexByController()
         replicaSets.addHandler { [queue, expectations] e in
@@ -33,39 +58,35 @@ public final class ReplicaSetController: Controller {
         pods.addHandler { [weak self] e in self?.podChanged(e) }
     }
 
-    /// The key of the ReplicaSet controlling `pod`, if one does.
-    static func ownerKey(_ pod: JSON) -> String? {
-        guard let ref = controllerRef(pod), ref["kind"] == "ReplicaSet", let name = ref["name"]?.stringValue else { return nil }
+    /// The key of the ReplicaSet (or ReplicationController) controlling `pod`, if one does.
+    func ownerKey(_ pod: JSON) -> String? {
+        guard let ref = controllerRef(pod), ref["kind"]?.stringValue == kind.resource.kind, let name = ref["name"]?.stringValue else { return nil }
         return "\(pod.namespace ?? "")/\(name)"
     }
 
     func podChanged(_ e: InformerEvent) {
         switch e {
         case .added(let pod):
-            if let key = Self.ownerKey(pod) {
+            if let key = ownerKey(pod) {
                 expectations.observedAdd(key)
                 queue.add(key)
             } else {
                 enqueueSelecting(pod)
             }
         case .updated(let old, let new):
-            if let key = Self.ownerKey(new) { queue.add(key) } else { enqueueSelecting(new) }
-            if let oldKey = Self.ownerKey(old), oldKey != Self.ownerKey(new) { queue.add(oldKey) }
+            if let key = ownerKey(new) { queue.add(key) } else { enqueueSelecting(new) }
+            if let oldKey = ownerKey(old), oldKey != ownerKey(new) { queue.add(oldKey) }
         case .deleted(let pod):
-            if let key = Self.ownerKey(pod) {
+            if let key = ownerKey(pod) {
                 expectations.observedDelete(key)
                 queue.add(key)
             }
         }
     }
 
-    /// An orphan pod: every ReplicaSet whose selector matches may adopt it.
     func enqueueSelecting(_ pod: JSON) {
-        guard pod.deletionTimestamp == nil else { return }
-        for rs in replicaSets.indexer.list(namespace: pod.namespace ?? "") {
-            if let selector = try? LabelSelector(rs[path: ["spec", "selector"]]), !selector.isEmpty, selector.matches(pod.labels) {
-                queue.add(objectKey(rs))
-            }
+        for key in ControllerRefManager.adopters(of: pod, among: replicaSets.indexer.list(namespace: pod.namespace ?? ""), selector: kind.selector) {
+            queue.add(key)
         }
     }
 
@@ -74,31 +95,15 @@ public final class ReplicaSetController: Controller {
             expectations.forget(key)
             return
         }
-        let namespace = rs.namespace ?? ""
-        let selector = (try? LabelSelector(rs[path: ["spec", "selector"]])) ?? .nothing
-        var owned = pods.indexer.byIndex(Indexer.byController, rs.uid ?? "")
-        for pod in pods.indexer.byIndex(Indexer.byController, "") where pod.namespace == namespace {
-            if rs.deletionTimestamp == nil, pod.deletionTimestamp == nil, !selector.isEmpty, selector.matches(pod.labels) {
-                if let adopted = try await adopt(pod, by: rs) { owned.append(adopted) }
-            }
-        }
+        let claims = ControllerRefManager(client: client, resource: .pods, owner: rs, selector: kind.selector(rs))
+        let candidates = pods.indexer.byIndex(Indexer.byController, rs.uid ?? "")
+            + pods.indexer.byIndex(Indexer.byController, "").filter { $0.namespace == rs.namespace }
+        let owned = try await claims.claim(candidates)
         let active = owned.filter(isActive)
         if rs.deletionTimestamp == nil, expectations.satisfied(key) {
             try await manageReplicas(rs, key: key, active: active)
         }
         try await updateStatus(rs, active: active)
-    }
-
-    /// Takes an orphan: sets this ReplicaSet as its controller (the uid precondition
-    /// keeps a recreated pod of the same name from being adopted by mistake).
-    func adopt(_ pod: JSON, by rs: JSON) async throws -> JSON? {
-        let refs = pod.ownerReferences + [ownerReference(rs)]
-        let patch: JSON = ["metadata": ["ownerReferences": .array(refs), "uid": .string(pod.uid ?? "")]]
-        do {
-            return try await client.patch(.pods, namespace: pod.namespace, pod.name ?? "", merge: patch)
-        } catch let e as ClientError where e.isNotFound || e.isConflict {
-            return nil
-        }
     }
 
     func manageReplicas(_ rs: JSON, key: String, active: [JSON]) async throws {
@@ -116,13 +121,13 @@ public final class ReplicaSetController: Controller {
                 let size = min(batch, n - created)
                 let failures = await withTaskGroup(of: Bool.self) { group in
                     for _ in 0..<size {
-                        group.addTask { [client, events] in
+                        group.addTask { [client, events, kind] in
                             do {
-                                let created = try await client.create(.pods, namespace: rs.namespace, pod)
-                                events.event(rs, .replicaSets, type: "Normal", reason: "SuccessfulCreate", message: "Created pod: \(created.name ?? "")")
+                                let made = try await client.create(.pods, namespace: rs.namespace, pod)
+                                events.event(rs, kind.resource, type: "Normal", reason: "SuccessfulCreate", message: "Created pod: \(made.name ?? "")")
                                 return false
                             } catch {
-                                events.event(rs, .replicaSets, type: "Warning", reason: "FailedCreate", message: "Error creating: \(error)")
+                                events.event(rs, kind.resource, type: "Warning", reason: "FailedCreate", message: "Error creating: \(errorMessage(error))")
                                 return true
                             }
                         }
@@ -145,9 +150,12 @@ public final class ReplicaSetController: Controller {
             for pod in victims {
                 do {
                     try await client.delete(.pods, namespace: pod.namespace, pod.name ?? "", preconditionUID: pod.uid)
-                    events.event(rs, .replicaSets, type: "Normal", reason: "SuccessfulDelete", message: "Deleted pod: \(pod.name ?? "")")
+                    events.event(rs, kind.resource, type: "Normal", reason: "SuccessfulDelete", message: "Deleted pod: \(pod.name ?? "")")
                 } catch let e as ClientError where e.isNotFound || e.isConflict {
                     expectations.observedDelete(key)
+                } catch {
+                    events.event(rs, kind.resource, type: "Warning", reason: "FailedDelete", message: "Error deleting: \(errorMessage(error))")
+                    throw error
                 }
             }
         }
@@ -192,7 +200,7 @@ public final class ReplicaSetController: Controller {
         var next = rs
         next["status"] = .object(status)
         do {
-            try await client.update(.replicaSets, next, subresource: "status")
+            try await client.update(kind.resource, next, subresource: "status")
         } catch let e as ClientError where e.isNotFound {}
     }
 }
