@@ -53,6 +53,7 @@ public struct ControllerManager: Sendable {
         nodeLifecycle = NodeLifecycleController(factory: factory, gracePeriodSeconds: nodeMonitorGracePeriod)
         controllers = [
             ReplicaSetController(factory: factory),
+            JobController(factory: factory),
             DeploymentController(factory: factory),
             DaemonSetController(factory: factory),
             EndpointSliceController(factory: factory),
