@@ -22,6 +22,11 @@ public final class JobController: Controller {
     /// shows the pod without it (upstream's finalizer expectations): a stale pod in the
     /// cache must not be counted a second time.
     let releasedPods = Mutex<Set<String>>([])
+    /// The resourceVersion of each job's last status write. Acting on an older copy from
+    /// the informer would miss pods just counted (and create their replacements twice);
+    /// the sync waits for the informer instead. Skiff's resourceVersions are store
+    /// revisions, so they order.
+    let written = Mutex<[String: Int64]>([:])
     /// Failures since the last success, per job (upstream's backoffRecordStore).
     let backoffs = Mutex<[String: Backoff]>([:])
     /// The delay before the first replacement of a failed pod; it doubles with each
@@ -31,6 +36,8 @@ public final class JobController: Controller {
     let events: EventRecorder
 
     static let trackingFinalizer = "batch.kubernetes.io/job-tracking"
+    /// Queue keys of pods that keep the tracking finalizer of a Job that is gone.
+    static let orphanPrefix = "orphan-pod:"
     static let indexKey = "batch.kubernetes.io/job-completion-index"
     static let maxBackoff: Duration = .seconds(360)
     /// Upstream's burstReplicas: at most this many creates or deletes per sync.
@@ -68,6 +75,8 @@ public final class JobController: Controller {
     }
 
     func podChanged(_ e: InformerEvent) {
+        if case .added(let pod) = e, isOrphan(pod) { queue.add(Self.orphanPrefix + objectKey(pod)) }
+        if case .updated(_, let pod) = e, isOrphan(pod) { queue.add(Self.orphanPrefix + objectKey(pod)) }
         switch e {
         case .added(let pod):
             guard let key = Self.ownerKey(pod) else { return }
@@ -85,12 +94,25 @@ public final class JobController: Controller {
     }
 
     public func sync(key: String) async throws {
+        if key.hasPrefix(Self.orphanPrefix) {
+            try await releaseIfOrphan(String(key.dropFirst(Self.orphanPrefix.count)))
+            return
+        }
         guard var job = jobs.indexer.get(key) else {
             expectations.forget(key)
             _ = backoffs.withLock { $0.removeValue(forKey: key) }
-            try await releaseOrphans(of: key)
+            _ = written.withLock { $0.removeValue(forKey: key) }
+            for pod in pods.indexer.list(namespace: splitKey(key).namespace ?? "") where Self.ownerKey(pod) == key && isOrphan(pod) {
+                queue.add(Self.orphanPrefix + objectKey(pod))
+            }
             return
         }
+        let seen = Int64(job.resourceVersion ?? "") ?? 0
+        guard written.withLock({ w in
+            if let last = w[key], seen < last { return false }
+            w[key] = nil
+            return true
+        }) else { return }  // the informer's update event brings the key back
         let owned = pods.indexer.list(namespace: job.namespace ?? "").filter { controllerRef($0)?["uid"]?.stringValue == job.uid }
         if Self.isFinished(job) {
             try await release(owned.filter { $0.finalizers.contains(Self.trackingFinalizer) })

@@ -102,7 +102,10 @@ extension JobController {
     func updateStatus(_ job: JSON, _ status: JSON) async throws -> JSON {
         var next = job
         next["status"] = status
-        return try await client.update(.jobs, next, subresource: "status")
+        let stored = try await client.update(.jobs, next, subresource: "status")
+        let key = objectKey(job)
+        if let rv = Int64(stored.resourceVersion ?? "") { written.withLock { $0[key] = max($0[key] ?? 0, rv) } }
+        return stored
     }
 
     /// Removes the tracking finalizer from each pod.
@@ -116,12 +119,17 @@ extension JobController {
         }
     }
 
-    /// The pods of a Job that no longer exists keep no finalizer of it.
-    func releaseOrphans(of key: String) async throws {
-        let (namespace, name) = splitKey(key)
-        try await release(pods.indexer.list(namespace: namespace ?? "").filter {
-            Self.ownerKey($0) == key && $0.finalizers.contains(Self.trackingFinalizer) && controllerRef($0)?["name"]?.stringValue == name
-        })
+    /// A pod with the tracking finalizer whose Job is gone (or was orphaned from it): no
+    /// one will count it, so the finalizer must go (upstream's orphan pod handling).
+    func isOrphan(_ pod: JSON) -> Bool {
+        guard pod.finalizers.contains(Self.trackingFinalizer) else { return false }
+        guard let key = Self.ownerKey(pod) else { return true }
+        return jobs.indexer.get(key)?.uid != controllerRef(pod)?["uid"]?.stringValue
+    }
+
+    func releaseIfOrphan(_ podKey: String) async throws {
+        guard let pod = pods.indexer.get(podKey), isOrphan(pod) else { return }
+        try await release([pod])
     }
 
     /// When the pod's last container finished.
