@@ -46,14 +46,20 @@ public struct ControllerManager: Sendable {
     /// caller runs the factory.
     let nodeLifecycle: NodeLifecycleController
 
-    /// `nodeMonitorGracePeriod`: seconds without a heartbeat before a node is Unknown.
-    public init(factory: InformerFactory, nodeMonitorGracePeriod: Int64 = 40) {
+    /// `nodeMonitorGracePeriod`: seconds without a heartbeat before a node is Unknown;
+    /// `terminatedPodGCThreshold`: terminated pods kept (0: all); `jobBackoffBase`: the
+    /// Job controller's first back-off for failed pods (tests shorten it).
+    public init(factory: InformerFactory, nodeMonitorGracePeriod: Int64 = 40, terminatedPodGCThreshold: Int = 12500,
+                jobBackoffBase: Duration = .seconds(10)) {
         self.factory = factory
         garbageCollector = GarbageCollector(factory: factory)
         nodeLifecycle = NodeLifecycleController(factory: factory, gracePeriodSeconds: nodeMonitorGracePeriod)
         controllers = [
             ReplicaSetController(factory: factory),
-            JobController(factory: factory),
+            JobController(factory: factory, podFailureBackoff: jobBackoffBase),
+            CronJobController(factory: factory),
+            TTLAfterFinishedController(factory: factory),
+            PodGCController(factory: factory, terminatedPodThreshold: terminatedPodGCThreshold),
             DeploymentController(factory: factory),
             DaemonSetController(factory: factory),
             EndpointSliceController(factory: factory),

@@ -31,6 +31,14 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "tolerationSeconds given to pods for the not-ready and unreachable taints: how long pods stay on a failed node before eviction.")
     var defaultTolerationSeconds: Int64 = 300
 
+    @Option(help: "Terminated pods (Succeeded or Failed) kept before the pod garbage collector deletes the oldest; 0 keeps all.")
+    var terminatedPodGcThreshold: Int = 12500
+
+    /// Test-only (upstream has no such flag): the Job controller's first back-off before
+    /// replacing a failed pod, 10 s upstream.
+    @Option(help: .hidden)
+    var jobBackoffBaseSeconds: Double = 10
+
     @Option(help: "Service ClusterIP range.")
     var serviceCidr: String = "10.96.0.0/12"
 
@@ -88,7 +96,9 @@ struct ServerCommand: AsyncParsableCommand {
         let app = try APIServerApp.make(
             handler: handler, host: bindAddress, port: port, tls: tls,
             authenticator: Authenticator(tokens: [token.secret: "system:skiff-agent"], insecure: insecureHTTP, serviceAccounts: serviceAccounts),
-            services: [WatchCacheService(handler: handler, servicePort: port, eventTTL: ttl), ControllerManagerService(handler: handler, nodeMonitorGracePeriod: nodeMonitorGracePeriod),
+            services: [WatchCacheService(handler: handler, servicePort: port, eventTTL: ttl), ControllerManagerService(handler: handler, nodeMonitorGracePeriod: nodeMonitorGracePeriod,
+                                                                                                     terminatedPodGCThreshold: terminatedPodGcThreshold,
+                                                                                                     jobBackoffBase: .milliseconds(Int64(jobBackoffBaseSeconds * 1000))),
                        MemoryTrimService(logger: logger)],
             onServerRunning: { _ in
                 logger.info("API server listening", metadata: ["url": "\(scheme)://\(bindAddress):\(port)", "kubeconfig": "\(dataDir)/kubeconfig.yaml"])
@@ -168,6 +178,8 @@ enum Files {
 struct ControllerManagerService: Service {
     let handler: APIHandler
     let nodeMonitorGracePeriod: Int64
+    let terminatedPodGCThreshold: Int
+    let jobBackoffBase: Duration
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
@@ -175,7 +187,8 @@ struct ControllerManagerService: Service {
             let client = Client(transport: InProcessTransport(handler: handler, user: "system:kube-controller-manager"))
             // One set of informers for the controllers and the scheduler.
             let factory = InformerFactory(client: client)
-            let controllers = ControllerManager(factory: factory, nodeMonitorGracePeriod: nodeMonitorGracePeriod)
+            let controllers = ControllerManager(factory: factory, nodeMonitorGracePeriod: nodeMonitorGracePeriod,
+                                                terminatedPodGCThreshold: terminatedPodGCThreshold, jobBackoffBase: jobBackoffBase)
             let scheduler = Scheduler(factory: factory)
             // Each leads only while it holds its Lease in kube-system, as upstream's
             // kube-controller-manager and kube-scheduler.
