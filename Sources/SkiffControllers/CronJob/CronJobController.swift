@@ -17,6 +17,7 @@ public final class CronJobController: Controller {
     let jobs: Informer
     let now: @Sendable () -> Timestamp
     let events: EventRecorder
+    let statusWrites = StatusWrites()
 
     static let scheduledTimestampAnnotation = "batch.kubernetes.io/cronjob-scheduled-timestamp"
     /// Upstream's nextScheduleDelta: wake a little after the time, never just before it.
@@ -47,7 +48,11 @@ public final class CronJobController: Controller {
     }
 
     public func sync(key: String) async throws {
-        guard var cj = cronJobs.indexer.get(key), cj.deletionTimestamp == nil else { return }
+        guard var cj = cronJobs.indexer.get(key), cj.deletionTimestamp == nil else {
+            statusWrites.forget(key)
+            return
+        }
+        guard statusWrites.caughtUp(key, cj) else { return }
         let t = now()
         let children = jobs.indexer.list(namespace: cj.namespace ?? "").filter { controllerRef($0)?["uid"]?.stringValue == cj.uid }
         var status = cj["status"] ?? [:]
@@ -57,6 +62,7 @@ public final class CronJobController: Controller {
             cj["status"] = status
             do {
                 cj = try await client.update(.cronJobs, cj, subresource: "status")
+                statusWrites.record(key, cj)
             } catch let e as ClientError where e.isNotFound {
                 return
             }
@@ -73,7 +79,13 @@ public final class CronJobController: Controller {
         for job in children {
             let listed = active.contains { $0["uid"]?.stringValue == job.uid }
             let finished = Self.finishedCondition(job)
-            if !listed, finished == nil {
+            if !listed, finished == nil, let scheduled = Self.scheduledTime(job), job.name == "\(cj.name ?? "")-\(scheduled.seconds / 60)" {
+                // Started by this controller, whose status write was lost (a conflict or a
+                // restart in between): it is active, and its time was scheduled.
+                active.append(Self.reference(job))
+                let last = status["lastScheduleTime"]?.stringValue.flatMap(Timestamp.init(rfc3339:))
+                if last.map({ $0 < scheduled }) ?? true { status["lastScheduleTime"] = .string(scheduled.rfc3339) }
+            } else if !listed, finished == nil {
                 await events.event(.cronJobs, cj, type: "Warning", reason: "UnexpectedJob",
                                    message: "Saw a job that the controller did not create or forgot: \(job.name ?? "")")
             } else if listed, let finished {
@@ -172,10 +184,7 @@ public final class CronJobController: Controller {
             await events.event(.cronJobs, cj, type: "Warning", reason: "FailedCreate", message: "Error creating job: \(error)")
             throw error
         }
-        if !active.contains(where: { $0["uid"]?.stringValue == job.uid }) {
-            active.append(["kind": "Job", "namespace": .string(job.namespace ?? ""), "name": .string(job.name ?? ""),
-                           "uid": .string(job.uid ?? ""), "apiVersion": "batch/v1", "resourceVersion": .string(job.resourceVersion ?? "")])
-        }
+        if !active.contains(where: { $0["uid"]?.stringValue == job.uid }) { active.append(Self.reference(job)) }
         status["active"] = .array(active)
         status["lastScheduleTime"] = .string(scheduled.rfc3339)
         withStatus["status"] = status
@@ -193,6 +202,17 @@ public final class CronJobController: Controller {
         return ["apiVersion": "batch/v1", "kind": "Job", "metadata": meta, "spec": template["spec"] ?? [:]]
     }
 
+    /// status.active's entry for a Job.
+    static func reference(_ job: JSON) -> JSON {
+        ["kind": "Job", "namespace": .string(job.namespace ?? ""), "name": .string(job.name ?? ""),
+         "uid": .string(job.uid ?? ""), "apiVersion": "batch/v1", "resourceVersion": .string(job.resourceVersion ?? "")]
+    }
+
+    /// The time a Job was started for, from its annotation.
+    static func scheduledTime(_ job: JSON) -> Timestamp? {
+        job.annotations[scheduledTimestampAnnotation].flatMap(Timestamp.init(rfc3339:))
+    }
+
     /// Upstream's mostRecentScheduleTime: the latest time due since the last schedule
     /// (or creation, or the starting deadline), and whether more than 100 were missed.
     static func mostRecentScheduleTime(_ cj: JSON, now t: Timestamp, schedule: CronSchedule,
@@ -206,11 +226,16 @@ public final class CronJobController: Controller {
         guard let t2 = schedule.next(after: t1), t2 <= t else { return (earliest, t1, false) }
         let interval = max(1, t2.seconds - t1.seconds)
         let missed = (t.seconds - t1.seconds) / interval + 1
-        // Jump close to now by whole intervals, then walk the last few exactly.
-        var cursor = t1.adding(seconds: max(0, missed - 2) * interval)
-        if cursor > t { cursor = t1 }
-        var mostRecent = cursor
-        var candidate = schedule.next(after: Timestamp(seconds: cursor.seconds - 1))
+        // Jump close to now by whole intervals (back further while no time is due from
+        // there: intervals vary, as in "30 6-16/4 * * 1-5"), then walk to now exactly.
+        var start = max(t1, t1.adding(seconds: max(0, missed - 2) * interval))
+        var step = interval
+        while start > t1, schedule.next(after: Timestamp(seconds: start.seconds - 1)).map({ $0 > t }) ?? true {
+            start = max(t1, Timestamp(seconds: start.seconds - step))
+            step *= 2
+        }
+        var mostRecent = t1
+        var candidate = schedule.next(after: Timestamp(seconds: start.seconds - 1))
         while let c = candidate, c <= t {
             mostRecent = c
             candidate = schedule.next(after: c)

@@ -22,11 +22,7 @@ public final class JobController: Controller {
     /// shows the pod without it (upstream's finalizer expectations): a stale pod in the
     /// cache must not be counted a second time.
     let releasedPods = Mutex<Set<String>>([])
-    /// The resourceVersion of each job's last status write. Acting on an older copy from
-    /// the informer would miss pods just counted (and create their replacements twice);
-    /// the sync waits for the informer instead. Skiff's resourceVersions are store
-    /// revisions, so they order.
-    let written = Mutex<[String: Int64]>([:])
+    let statusWrites = StatusWrites()
     /// Failures since the last success, per job (upstream's backoffRecordStore).
     let backoffs = Mutex<[String: Backoff]>([:])
     /// The delay before the first replacement of a failed pod; it doubles with each
@@ -101,18 +97,13 @@ public final class JobController: Controller {
         guard var job = jobs.indexer.get(key) else {
             expectations.forget(key)
             _ = backoffs.withLock { $0.removeValue(forKey: key) }
-            _ = written.withLock { $0.removeValue(forKey: key) }
+            statusWrites.forget(key)
             for pod in pods.indexer.list(namespace: splitKey(key).namespace ?? "") where Self.ownerKey(pod) == key && isOrphan(pod) {
                 queue.add(Self.orphanPrefix + objectKey(pod))
             }
             return
         }
-        let seen = Int64(job.resourceVersion ?? "") ?? 0
-        guard written.withLock({ w in
-            if let last = w[key], seen < last { return false }
-            w[key] = nil
-            return true
-        }) else { return }  // the informer's update event brings the key back
+        guard statusWrites.caughtUp(key, job) else { return }
         let owned = pods.indexer.list(namespace: job.namespace ?? "").filter { controllerRef($0)?["uid"]?.stringValue == job.uid }
         if Self.isFinished(job) {
             try await release(owned.filter { $0.finalizers.contains(Self.trackingFinalizer) })

@@ -103,8 +103,7 @@ extension JobController {
         var next = job
         next["status"] = status
         let stored = try await client.update(.jobs, next, subresource: "status")
-        let key = objectKey(job)
-        if let rv = Int64(stored.resourceVersion ?? "") { written.withLock { $0[key] = max($0[key] ?? 0, rv) } }
+        statusWrites.record(objectKey(job), stored)
         return stored
     }
 
