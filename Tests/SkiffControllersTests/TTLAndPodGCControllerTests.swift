@@ -97,18 +97,4 @@ import Testing
         clock.advance(seconds: 41)
         try await eventually("orphaned pod removed") { try await !exists(c, "lost") }
     }
-
-    @Test func unscheduledTerminatingPodsAreForceDeleted() async throws {
-        let c = try await Cluster.start()
-        defer { c.stop() }
-        var p = pod("stuck")
-        p[path: ["metadata", "finalizers"]] = ["example.com/hold"]
-        try await c.client.create(.pods, namespace: "default", p)
-        try await c.client.delete(.pods, namespace: "default", "stuck")
-        let (_, run) = start(c, threshold: 0, clock: TestClock())
-        defer { run.cancel() }
-        try await eventually("grace period forced to 0") {
-            try await c.client.get(.pods, namespace: "default", "stuck").deletionGracePeriodSeconds == 0
-        }
-    }
 }

@@ -7,8 +7,9 @@ import Synchronization
 /// Upstream's pod garbage collector, every `period`: deletes the oldest terminated pods
 /// (Succeeded or Failed) beyond `terminatedPodThreshold` (0 disables it); pods bound to
 /// a node that no longer exists, once the node has been missing for `quarantine` and the
-/// API confirms it (they are marked Failed with a DisruptionTarget condition first); and
-/// pods being deleted that were never scheduled, which no kubelet will finish.
+/// API confirms it (they are marked Failed with a DisruptionTarget condition first).
+/// Upstream's third rule, force-deleting terminating pods that were never scheduled, has
+/// nothing to do here: Skiff's API server deletes such pods at once (grace period 0).
 public final class PodGCController: Controller {
     public let name = "pod-garbage-collector"
     public let queue = WorkQueue(name: "pod-garbage-collector")
@@ -45,9 +46,6 @@ public final class PodGCController: Controller {
         let all = pods.indexer.list()
         try await collectTerminated(all)
         try await collectOrphaned(all)
-        for pod in all where pod.deletionTimestamp != nil && (pod[path: ["spec", "nodeName"]]?.stringValue ?? "").isEmpty {
-            try await forceDelete(pod)
-        }
     }
 
     func collectTerminated(_ all: [JSON]) async throws {
