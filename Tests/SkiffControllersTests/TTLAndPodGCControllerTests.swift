@@ -90,10 +90,11 @@ import Testing
         let c = try await Cluster.start()
         defer { c.stop() }
         try await c.client.create(.pods, namespace: "default", pod("lost", node: "gone"))
-        let (_, run) = start(c, threshold: 0, clock: clock)
+        let (controller, run) = start(c, threshold: 0, clock: clock)
         defer { run.cancel() }
-        try await Task.sleep(for: .milliseconds(300))
-        #expect(try await exists(c, "lost"))
+        try await eventually("the missing node noticed") { controller.missingNodes.withLock { $0["gone"] != nil } }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(try await exists(c, "lost"))  // quarantined
         clock.advance(seconds: 41)
         try await eventually("orphaned pod removed") { try await !exists(c, "lost") }
     }
