@@ -1,4 +1,5 @@
 import SkiffAPI
+import SkiffClient
 import SkiffCore
 
 // What several controllers ask of objects: ownership and pod readiness.
@@ -10,6 +11,19 @@ func controllerRef(_ o: JSON) -> JSON? {
 func ownerReference(_ owner: JSON) -> JSON {
     ["apiVersion": .string(owner.apiVersion ?? ""), "kind": .string(owner.kind ?? ""), "name": .string(owner.name ?? ""),
      "uid": .string(owner.uid ?? ""), "controller": true, "blockOwnerDeletion": true]
+}
+
+/// Takes an orphan: sets `owner` as its controller (the uid precondition keeps a
+/// recreated pod of the same name from being adopted by mistake). nil when the pod is
+/// gone or changed meanwhile.
+func adopt(_ pod: JSON, by owner: JSON, client: Client) async throws -> JSON? {
+    let refs = pod.ownerReferences + [ownerReference(owner)]
+    let patch: JSON = ["metadata": ["ownerReferences": .array(refs), "uid": .string(pod.uid ?? "")]]
+    do {
+        return try await client.patch(.pods, namespace: pod.namespace, pod.name ?? "", merge: patch)
+    } catch let e as ClientError where e.isNotFound || e.isConflict {
+        return nil
+    }
 }
 
 /// Running or pending, and not being deleted: what counts toward replicas.

@@ -270,4 +270,20 @@ func finish(_ c: Cluster, _ pod: JSON, phase: String, exitCode: Int64 = 0, condi
             #expect(try await job(c, "queue")[path: ["status", "succeeded"]] == 3)
         }
     }
+
+    @Test func aManualSelectorAdoptsMatchingOrphans() async throws {
+        try await withController { c in
+            try await c.client.create(.pods, namespace: "default", ["apiVersion": "v1", "kind": "Pod",
+                                                                     "metadata": ["name": "stray", "labels": ["app": "batch"]],
+                                                                     "spec": ["restartPolicy": "Never", "containers": [["name": "main", "image": "busybox"]]]])
+            var manual = jobJSON("manual", spec: ["manualSelector": true, "selector": ["matchLabels": ["app": "batch"]], "parallelism": 2, "completions": 2])
+            manual[path: ["spec", "template", "metadata", "labels"]] = ["app": "batch"]
+            let job = try await c.client.create(.jobs, namespace: "default", manual)
+            #expect(job[path: ["spec", "selector"]] == ["matchLabels": ["app": "batch"]])
+            try await eventually("the orphan adopted, one pod made") {
+                let all = try await pods(c)
+                return all.count == 2 && all.contains { $0.name == "stray" && controllerRef($0)?["uid"]?.stringValue == job.uid }
+            }
+        }
+    }
 }

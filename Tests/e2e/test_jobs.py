@@ -139,8 +139,27 @@ def test_failing_job_backs_off_and_fails(kj):
 
 def test_on_failure_restarts_count_toward_the_backoff_limit(kj):
     apply(kj, job_manifest("restarts", exit_code=3, restart="OnFailure", backoffLimit=2))
+    wait_for("the container restarted in place", lambda: any(
+        p["status"].get("containerStatuses", [{}])[0].get("restartCount", 0) >= 1 for p in job_pods(kj, "restarts", live=False)))
+    pod = job_pods(kj, "restarts", live=False)[0]
+    last = pod["status"]["containerStatuses"][0]["lastState"]["terminated"]
+    assert last["exitCode"] == 3 and last["reason"] == "Error"
     kj("wait", "--for=condition=failed", "job/restarts", "--timeout=60s")
     assert condition(get(kj, "job", "restarts"), "Failed")["reason"] == "BackoffLimitExceeded"
+    assert get(kj, "job", "restarts")["status"].get("failed", 0) == 1  # the one pod, stopped when the job failed
+
+
+def test_pod_failure_policy_needs_restart_policy_never(kj):
+    job = job_manifest("pfp", restart="OnFailure", podFailurePolicy={"rules": [{"action": "FailJob", "onExitCodes": {"operator": "In", "values": [42]}}]})
+    r = kj.run("apply", "-f", "-", input=json.dumps(job), check=False)
+    assert r.returncode != 0
+    assert 'spec.template.spec.restartPolicy: Invalid value: "OnFailure": only "Never" is supported when podFailurePolicy is specified' in r.stderr
+    job = job_manifest("pfp", exit_code=42, podFailurePolicy={"rules": [{"action": "FailJob", "onExitCodes": {"operator": "In", "values": [42]}}]})
+    apply(kj, job)
+    kj("wait", "--for=condition=failed", "job/pfp", "--timeout=60s")
+    failed = condition(get(kj, "job", "pfp"), "Failed")
+    assert failed["reason"] == "PodFailurePolicy"
+    assert re.match(r"Container main for pod e2e-\w+/pfp-\w+ failed with exit code 42 matching FailJob rule at index 0$", failed["message"])
 
 
 def test_active_deadline(kj):

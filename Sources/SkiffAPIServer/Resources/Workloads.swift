@@ -223,6 +223,8 @@ enum Batch {
             let policy = o[path: ["spec", "template", "spec", "restartPolicy"]]?.stringValue ?? "Always"
             if !["OnFailure", "Never"].contains(policy) {
                 causes.append(.unsupported("spec.template.spec.restartPolicy", policy, ["OnFailure", "Never"]))
+            } else if o[path: ["spec", "podFailurePolicy"]] != nil, policy != "Never" {
+                causes.append(.invalid("spec.template.spec.restartPolicy", policy, "only \"Never\" is supported when podFailurePolicy is specified"))
             }
             if (o[path: ["spec", "template", "spec", "containers"]]?.arrayValue ?? []).isEmpty {
                 causes.append(.required("spec.template.spec.containers"))

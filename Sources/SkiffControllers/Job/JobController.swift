@@ -104,11 +104,13 @@ public final class JobController: Controller {
             return
         }
         guard statusWrites.caughtUp(key, job) else { return }
-        let owned = pods.indexer.list(namespace: job.namespace ?? "").filter { controllerRef($0)?["uid"]?.stringValue == job.uid }
         if Self.isFinished(job) {
-            try await release(owned.filter { $0.finalizers.contains(Self.trackingFinalizer) })
+            try await release(pods.indexer.list(namespace: job.namespace ?? "").filter {
+                controllerRef($0)?["uid"]?.stringValue == job.uid && $0.finalizers.contains(Self.trackingFinalizer)
+            })
             return
         }
+        let owned = try await ownedPods(job)
         let failJobMessage = try await track(&job, key: key, pods: owned)
         let t = now()
         var status = job["status"] ?? [:]
@@ -173,6 +175,22 @@ public final class JobController: Controller {
         if status["uncountedTerminatedPods"] == nil { status["uncountedTerminatedPods"] = [:] }
         try await writeStatus(job, status)
         if let finishedEvent { await events.event(.jobs, job, type: finishedEvent.type, reason: finishedEvent.reason, message: finishedEvent.message) }
+    }
+
+    /// The job's pods, adopting orphans its selector matches (with manualSelector; the
+    /// generated selector matches only pods made for this job).
+    func ownedPods(_ job: JSON) async throws -> [JSON] {
+        let selector = (try? LabelSelector(job[path: ["spec", "selector"]])) ?? .nothing
+        var owned: [JSON] = []
+        for pod in pods.indexer.list(namespace: job.namespace ?? "") {
+            if let ref = controllerRef(pod) {
+                if ref["uid"]?.stringValue == job.uid { owned.append(pod) }
+            } else if job.deletionTimestamp == nil, pod.deletionTimestamp == nil, !selector.isEmpty, selector.matches(pod.labels),
+                      let adopted = try await adopt(pod, by: job, client: client) {
+                owned.append(adopted)
+            }
+        }
+        return owned
     }
 
     /// Creates missing pods (after the failure back-off) and deletes extra ones.

@@ -78,7 +78,7 @@ public final class ReplicaSetController: Controller {
             if let ref = controllerRef(pod) {
                 if ref["uid"]?.stringValue == rs.uid { owned.append(pod) }
             } else if rs.deletionTimestamp == nil, pod.deletionTimestamp == nil, !selector.isEmpty, selector.matches(pod.labels) {
-                if let adopted = try await adopt(pod, by: rs) { owned.append(adopted) }
+                if let adopted = try await adopt(pod, by: rs, client: client) { owned.append(adopted) }
             }
         }
         let active = owned.filter(isActive)
@@ -86,18 +86,6 @@ public final class ReplicaSetController: Controller {
             try await manageReplicas(rs, key: key, active: active)
         }
         try await updateStatus(rs, active: active)
-    }
-
-    /// Takes an orphan: sets this ReplicaSet as its controller (the uid precondition
-    /// keeps a recreated pod of the same name from being adopted by mistake).
-    func adopt(_ pod: JSON, by rs: JSON) async throws -> JSON? {
-        let refs = pod.ownerReferences + [ownerReference(rs)]
-        let patch: JSON = ["metadata": ["ownerReferences": .array(refs), "uid": .string(pod.uid ?? "")]]
-        do {
-            return try await client.patch(.pods, namespace: pod.namespace, pod.name ?? "", merge: patch)
-        } catch let e as ClientError where e.isNotFound || e.isConflict {
-            return nil
-        }
     }
 
     func manageReplicas(_ rs: JSON, key: String, active: [JSON]) async throws {
