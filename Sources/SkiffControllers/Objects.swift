@@ -13,12 +13,17 @@ func ownerReference(_ owner: JSON) -> JSON {
      "uid": .string(owner.uid ?? ""), "controller": true, "blockOwnerDeletion": true]
 }
 
-/// Takes an orphan: sets `owner` as its controller (the uid precondition keeps a
-/// recreated pod of the same name from being adopted by mistake). nil when the pod is
-/// gone or changed meanwhile.
-func adopt(_ pod: JSON, by owner: JSON, client: Client) async throws -> JSON? {
+/// Takes an orphan: sets `owner` as its controller, and adds `finalizer` if given (the
+/// uid precondition keeps a recreated pod of the same name from being adopted by
+/// mistake; the resourceVersion one, lists changed meanwhile from being overwritten). nil
+/// when the pod is gone or changed meanwhile.
+func adopt(_ pod: JSON, by owner: JSON, client: Client, finalizer: String? = nil) async throws -> JSON? {
     let refs = pod.ownerReferences + [ownerReference(owner)]
-    let patch: JSON = ["metadata": ["ownerReferences": .array(refs), "uid": .string(pod.uid ?? "")]]
+    var patch: JSON = ["metadata": ["ownerReferences": .array(refs), "uid": .string(pod.uid ?? "")]]
+    if let finalizer, !pod.finalizers.contains(finalizer) {
+        patch[path: ["metadata", "finalizers"]] = .array((pod.finalizers + [finalizer]).map { .string($0) })
+        patch[path: ["metadata", "resourceVersion"]] = .string(pod.resourceVersion ?? "")
+    }
     do {
         return try await client.patch(.pods, namespace: pod.namespace, pod.name ?? "", merge: patch)
     } catch let e as ClientError where e.isNotFound || e.isConflict {

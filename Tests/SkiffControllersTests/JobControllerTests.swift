@@ -278,12 +278,17 @@ func finish(_ c: Cluster, _ pod: JSON, phase: String, exitCode: Int64 = 0, condi
                                                                      "spec": ["restartPolicy": "Never", "containers": [["name": "main", "image": "busybox"]]]])
             var manual = jobJSON("manual", spec: ["manualSelector": true, "selector": ["matchLabels": ["app": "batch"]], "parallelism": 2, "completions": 2])
             manual[path: ["spec", "template", "metadata", "labels"]] = ["app": "batch"]
-            let job = try await c.client.create(.jobs, namespace: "default", manual)
-            #expect(job[path: ["spec", "selector"]] == ["matchLabels": ["app": "batch"]])
+            let created = try await c.client.create(.jobs, namespace: "default", manual)
+            #expect(created[path: ["spec", "selector"]] == ["matchLabels": ["app": "batch"]])
             try await eventually("the orphan adopted, one pod made") {
                 let all = try await pods(c)
-                return all.count == 2 && all.contains { $0.name == "stray" && controllerRef($0)?["uid"]?.stringValue == job.uid }
+                return all.count == 2 && all.contains {
+                    $0.name == "stray" && controllerRef($0)?["uid"]?.stringValue == created.uid && $0.finalizers == ["batch.kubernetes.io/job-tracking"]
+                }
             }
+            // The adopted pod counts as the job's own.
+            for p in try await pods(c) { try await finish(c, p, phase: "Succeeded") }
+            try await eventually("Complete") { try await job(c, "manual")[path: ["status", "succeeded"]] == 2 }
         }
     }
 }

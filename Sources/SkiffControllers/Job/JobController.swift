@@ -71,8 +71,11 @@ public final class JobController: Controller {
     }
 
     func podChanged(_ e: InformerEvent) {
-        if case .added(let pod) = e, isOrphan(pod) { queue.add(Self.orphanPrefix + objectKey(pod)) }
-        if case .updated(_, let pod) = e, isOrphan(pod) { queue.add(Self.orphanPrefix + objectKey(pod)) }
+        switch e {
+        case .added(let pod), .updated(_, let pod):
+            if isOrphan(pod) { queue.add(Self.orphanPrefix + objectKey(pod)) }
+        case .deleted: break
+        }
         switch e {
         case .added(let pod):
             guard let key = Self.ownerKey(pod) else { return }
@@ -164,7 +167,7 @@ public final class JobController: Controller {
                 status["startTime"] = .string(t.rfc3339)
             }
             job["status"] = status
-            try await managePods(job, key: key, active: active, terminating: terminating, owned: owned, succeeded: succeeded)
+            try await managePods(job, key: key, active: active, terminating: terminating, succeeded: succeeded)
             if let deadline = Self.deadline(job) { queue.add(key, after: .seconds(max(0, deadline.seconds - t.seconds)) + .milliseconds(100)) }
         }
 
@@ -178,7 +181,8 @@ public final class JobController: Controller {
     }
 
     /// The job's pods, adopting orphans its selector matches (with manualSelector; the
-    /// generated selector matches only pods made for this job).
+    /// generated selector matches only pods made for this job) — with the tracking
+    /// finalizer, as upstream, so they are counted like the pods it makes.
     func ownedPods(_ job: JSON) async throws -> [JSON] {
         let selector = (try? LabelSelector(job[path: ["spec", "selector"]])) ?? .nothing
         var owned: [JSON] = []
@@ -186,7 +190,7 @@ public final class JobController: Controller {
             if let ref = controllerRef(pod) {
                 if ref["uid"]?.stringValue == job.uid { owned.append(pod) }
             } else if job.deletionTimestamp == nil, pod.deletionTimestamp == nil, !selector.isEmpty, selector.matches(pod.labels),
-                      let adopted = try await adopt(pod, by: job, client: client) {
+                      let adopted = try await adopt(pod, by: job, client: client, finalizer: Self.trackingFinalizer) {
                 owned.append(adopted)
             }
         }
@@ -194,7 +198,7 @@ public final class JobController: Controller {
     }
 
     /// Creates missing pods (after the failure back-off) and deletes extra ones.
-    func managePods(_ job: JSON, key: String, active: [JSON], terminating: [JSON], owned: [JSON], succeeded: Int64) async throws {
+    func managePods(_ job: JSON, key: String, active: [JSON], terminating: [JSON], succeeded: Int64) async throws {
         guard expectations.satisfied(key) else { return }
         let spec = job["spec"] ?? [:]
         let parallelism = Int(spec["parallelism"]?.int64Value ?? 1)
