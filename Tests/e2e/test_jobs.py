@@ -171,6 +171,21 @@ def test_active_deadline(kj):
     wait_for("no running pods", lambda: all(p["status"].get("phase") == "Failed" for p in job_pods(kj, "slow", live=False)))
 
 
+def test_suspend_and_resume(kj):
+    apply(kj, job_manifest("later", run_seconds=600, parallelism=2, completions=2))
+    wait_for("2 running pods", lambda: len([p for p in job_pods(kj, "later") if p.get("status", {}).get("phase") == "Running"]) == 2)
+    kj("patch", "job", "later", "--type=merge", "-p", '{"spec":{"suspend":true}}')
+    kj("wait", "--for=condition=suspended", "job/later", "--timeout=30s")
+    wait_for("the pods stopped", lambda: job_pods(kj, "later", live=False) == [])
+    job = get(kj, "job", "later")
+    assert job["status"].get("failed", 0) == 0 and job["status"].get("active", 0) == 0
+    assert kj("get", "jobs", "later", "--no-headers").split()[:2] == ["later", "Suspended"]
+    kj("patch", "job", "later", "--type=merge", "-p", '{"spec":{"suspend":false}}')
+    wait_for("2 pods again", lambda: len(job_pods(kj, "later")) == 2)
+    resumed = next(c for c in get(kj, "job", "later")["status"]["conditions"] if c["type"] == "Suspended")
+    assert resumed["status"] == "False" and resumed["reason"] == "JobResumed"
+
+
 def test_ttl_after_finished_deletes_the_job_and_its_pods(kj):
     apply(kj, job_manifest("brief", ttlSecondsAfterFinished=4))
     kj("wait", "--for=condition=complete", "job/brief", "--timeout=60s")

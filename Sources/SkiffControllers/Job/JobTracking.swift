@@ -40,8 +40,9 @@ extension JobController {
                 // phase says so: an orphaned pod may never get there.
                 toRelease.append(pod)
                 guard !uncountedFailed.contains(uid) else { continue }
-                // Pods stopped by suspending the job are not failures.
-                if suspended, phase != "Failed" { continue }
+                // Pods stopped by suspending the job are not failures (even when the kubelet
+                // reports them Failed on the way out).
+                if suspended, pod.deletionTimestamp != nil { continue }
                 switch phase == "Failed" ? PodFailurePolicy.match(policy, pod: pod) : nil {
                 case .ignore: continue
                 case .failJob(let message): failJob = failJob ?? message
