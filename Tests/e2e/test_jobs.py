@@ -139,10 +139,14 @@ def test_failing_job_backs_off_and_fails(kj):
 
 def test_on_failure_restarts_count_toward_the_backoff_limit(kj):
     apply(kj, job_manifest("restarts", exit_code=3, restart="OnFailure", backoffLimit=2))
-    wait_for("the container restarted in place", lambda: any(
-        p["status"].get("containerStatuses", [{}])[0].get("restartCount", 0) >= 1 for p in job_pods(kj, "restarts", live=False)))
-    pod = job_pods(kj, "restarts", live=False)[0]
-    last = pod["status"]["containerStatuses"][0]["lastState"]["terminated"]
+    restarted = []
+
+    def restarted_in_place():
+        restarted[:] = [s for p in job_pods(kj, "restarts", live=False) for s in p["status"].get("containerStatuses", [])
+                        if s.get("restartCount", 0) >= 1]
+        return restarted
+    wait_for("the container restarted in place", restarted_in_place)
+    last = restarted[0]["lastState"]["terminated"]
     assert last["exitCode"] == 3 and last["reason"] == "Error"
     kj("wait", "--for=condition=failed", "job/restarts", "--timeout=60s")
     assert condition(get(kj, "job", "restarts"), "Failed")["reason"] == "BackoffLimitExceeded"
