@@ -47,6 +47,10 @@ public struct ControllerManager: Sendable {
         public var clusterCIDR = IPv4CIDR("10.42.0.0/16")
         /// --node-cidr-mask-size: the size of each node's pod range.
         public var nodeCIDRMaskSize = 24
+        /// --terminated-pod-gc-threshold: terminated pods kept (0: all).
+        public var terminatedPodGCThreshold = 12500
+        /// The Job controller's first back-off for failed pods (tests shorten it).
+        public var jobBackoffBase: Duration = .seconds(10)
         public init() {}
     }
 
@@ -65,6 +69,10 @@ public struct ControllerManager: Sendable {
             ReplicaSetController(factory: factory),
             ReplicaSetController(factory: factory, kind: .replicationController),
             StatefulSetController(factory: factory),
+            JobController(factory: factory, podFailureBackoff: options.jobBackoffBase),
+            CronJobController(factory: factory),
+            TTLAfterFinishedController(factory: factory),
+            PodGCController(factory: factory, terminatedPodThreshold: options.terminatedPodGCThreshold),
             DeploymentController(factory: factory),
             DaemonSetController(factory: factory),
             DisruptionController(factory: factory),

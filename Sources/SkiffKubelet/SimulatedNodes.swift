@@ -7,7 +7,8 @@ import Synchronization
 /// Nodes without containers, as kubemark's hollow nodes: each registers a Node with the
 /// capacity given, keeps its Lease in kube-node-lease renewed, and plays the kubelet for
 /// the pods bound to it — they become Running and Ready at once, and finish deleting
-/// when deleted. For testing the control plane at scale on one machine.
+/// when deleted; annotated pods also exit (see SimulatedContainerExit). For testing the
+/// control plane at scale on one machine.
 public final class SimulatedNodes: Sendable {
     public struct Capacity: Sendable {
         public var cpu = "8"
@@ -145,10 +146,25 @@ public final class SimulatedNodes: Sendable {
     func syncPod(_ key: String) async throws {
         guard let pod = pods.indexer.get(key), let node = pod[path: ["spec", "nodeName"]]?.stringValue else { return }
         if pod.deletionTimestamp != nil {
+            // A finalizer keeps the pod after this delete: report it stopped first.
+            if !pod.finalizers.isEmpty, let stopped = SimulatedContainerExit.stopped(pod, now: Timestamp.now()) {
+                var next = pod
+                next["status"] = stopped
+                try await updateStatus(next)
+            }
             let options: JSON = ["kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0, "preconditions": ["uid": .string(pod.uid ?? "")]]
             let r = try await client.transport.send(ClientRequest(method: "DELETE", path: Resource.pods.path(namespace: pod.namespace, name: pod.name),
                                                                   body: options.serialized()))
             if r.status >= 300, r.status != 404, r.status != 409 { throw ClientError(status: r.status, body: r.body) }
+            return
+        }
+        if let step = SimulatedContainerExit.next(pod, now: Timestamp.now()) {
+            if let status = step.status {
+                var next = pod
+                next["status"] = status
+                try await updateStatus(next)
+            }
+            if let recheck = step.recheck { queue.add(key, after: recheck) }
             return
         }
         guard pod[path: ["status", "phase"]]?.stringValue == "Pending" || pod[path: ["status", "phase"]] == nil else { return }
@@ -169,8 +185,12 @@ public final class SimulatedNodes: Sendable {
         status["conditions"] = [condition("PodReadyToStartContainers"), condition("Initialized"), condition("Ready"), condition("ContainersReady"), condition("PodScheduled")]
         status["containerStatuses"] = .array(containers)
         next["status"] = .object(status)
+        try await updateStatus(next)
+    }
+
+    func updateStatus(_ pod: JSON) async throws {
         do {
-            try await client.update(.pods, next, subresource: "status")
+            try await client.update(.pods, pod, subresource: "status")
         } catch let e as ClientError where e.isNotFound {}
     }
 

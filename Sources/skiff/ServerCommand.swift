@@ -38,6 +38,14 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Prefix length of each node's pod range.")
     var nodeCidrMaskSize: Int = 24
 
+    @Option(help: "Terminated pods (Succeeded or Failed) kept before the pod garbage collector deletes the oldest; 0 keeps all.")
+    var terminatedPodGcThreshold: Int = 12500
+
+    /// Test-only (upstream has no such flag): the Job controller's first back-off before
+    /// replacing a failed pod, 10 s upstream.
+    @Option(help: .hidden)
+    var jobBackoffBaseSeconds: Double = 10
+
     @Option(help: "Service ClusterIP range.")
     var serviceCidr: String = "10.96.0.0/12"
 
@@ -85,6 +93,8 @@ struct ServerCommand: AsyncParsableCommand {
         }
         controllerOptions.clusterCIDR = clusterRange
         controllerOptions.nodeCIDRMaskSize = nodeCidrMaskSize
+        controllerOptions.terminatedPodGCThreshold = terminatedPodGcThreshold
+        controllerOptions.jobBackoffBase = .milliseconds(Int64(jobBackoffBaseSeconds * 1000))
         let sans = ["localhost", host, "kubernetes", "kubernetes.default", "kubernetes.default.svc",
                     "kubernetes.default.svc.cluster.local", "127.0.0.1", "::1", firstServiceIP] + tlsSan
         let pki = try ClusterPKI.loadOrCreate(in: "\(dataDir)/tls", sans: sans)

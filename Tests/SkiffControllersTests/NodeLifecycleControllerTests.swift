@@ -49,23 +49,4 @@ import Testing
             try await c.client.get(.nodes, "quiet")[path: ["spec", "taints"]] == JSON?.none
         }
     }
-
-    @Test func podsOnNodesThatNoLongerExistAreRemoved() async throws {
-        let c = try await Cluster.start()
-        defer { c.stop() }
-        let factory = InformerFactory(client: c.client)
-        let controller = NodeLifecycleController(factory: factory, gracePeriodSeconds: 1)
-        let run = startAfterSync(factory) { await controller.monitor() }
-        defer { run.cancel() }
-        try await c.client.create(.pods, namespace: "default", ["apiVersion": "v1", "kind": "Pod", "metadata": ["name": "lost"],
-                                                                 "spec": ["nodeName": "gone", "containers": [["name": "c", "image": "nginx"]]]])
-        try await eventually("orphaned pod removed", tries: 800) {
-            do {
-                _ = try await c.client.get(.pods, namespace: "default", "lost")
-                return false
-            } catch let e as ClientError where e.isNotFound {
-                return true
-            }
-        }
-    }
 }

@@ -17,15 +17,15 @@ func statefulSetJSON(replicas: Int = 3, policy: String = "OrderedReady", extraSp
     return ["apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": ["name": "web"], "spec": spec]
 }
 
-/// A clock the test moves by hand, for minReadySeconds.
-final class TestClock: Sendable {
+/// A clock that stands still until the test moves it, for minReadySeconds.
+final class StoppedClock: Sendable {
     let time = Mutex(Timestamp.now())
     func now() -> Timestamp { time.withLock { $0 } }
     func advance(_ seconds: Int64) { time.withLock { $0 = $0.adding(seconds: seconds) } }
 }
 
 @Suite struct StatefulSetControllerTests {
-    func withController(clock: TestClock = TestClock(), kubelet: Bool = false, _ body: (Cluster) async throws -> Void) async throws {
+    func withController(clock: StoppedClock = StoppedClock(), kubelet: Bool = false, _ body: (Cluster) async throws -> Void) async throws {
         let cluster = try await Cluster.start()
         defer { cluster.stop() }
         let factory = InformerFactory(client: cluster.client)
@@ -157,7 +157,7 @@ final class TestClock: Sendable {
     }
 
     @Test func waitsMinReadySecondsBeforeTheNextOrdinal() async throws {
-        let clock = TestClock()
+        let clock = StoppedClock()
         try await withController(clock: clock) { c in
             try await c.client.create(.statefulSets, namespace: "default", statefulSetJSON(replicas: 2, extraSpec: ["minReadySeconds": 30]))
             try await eventually("web-0") { try await pods(c)["web-0"] != nil }

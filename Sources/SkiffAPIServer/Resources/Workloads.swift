@@ -295,24 +295,50 @@ enum Batch {
         }
         s.prepareForCreate = { o in
             o["status"] = [:]
-            // Upstream generates the selector from the job's uid unless manualSelector is set.
-            guard o[path: ["spec", "manualSelector"]]?.boolValue != true, let uid = o.uid else { return }
-            o[path: ["spec", "selector"]] = ["matchLabels": ["batch.kubernetes.io/controller-uid": .string(uid)]]
-            var labels = o[path: ["spec", "template", "metadata", "labels"]]?.objectValue ?? JSONObject()
-            labels["batch.kubernetes.io/controller-uid"] = .string(uid)
-            labels["batch.kubernetes.io/job-name"] = .string(o.name ?? "")
-            labels["controller-uid"] = .string(uid)
-            labels["job-name"] = .string(o.name ?? "")
-            o[path: ["spec", "template", "metadata", "labels"]] = .object(labels)
+            // Upstream generates the selector from the job's uid unless manualSelector is
+            // set, keeping what the user gave (a conflict fails validation).
+            if o[path: ["spec", "manualSelector"]]?.boolValue != true, let uid = o.uid {
+                var labels = o[path: ["spec", "template", "metadata", "labels"]]?.objectValue ?? JSONObject()
+                for key in ["batch.kubernetes.io/job-name", "job-name"] where labels[key] == nil { labels[key] = .string(o.name ?? "") }
+                for key in ["batch.kubernetes.io/controller-uid", "controller-uid"] where labels[key] == nil { labels[key] = .string(uid) }
+                o[path: ["spec", "template", "metadata", "labels"]] = .object(labels)
+                var matchLabels = o[path: ["spec", "selector", "matchLabels"]]?.objectValue ?? JSONObject()
+                if matchLabels["batch.kubernetes.io/controller-uid"] == nil { matchLabels["batch.kubernetes.io/controller-uid"] = .string(uid) }
+                o[path: ["spec", "selector", "matchLabels"]] = .object(matchLabels)
+            }
+            // A Job without labels shows its template's, as upstream's defaulting (which
+            // runs again when the stored Job is read) gives it.
+            if o.labels.isEmpty, let labels = o[path: ["spec", "template", "metadata", "labels"]], labels.objectValue?.isEmpty == false {
+                o[path: ["metadata", "labels"]] = labels
+            }
         }
-        s.validate = { o, _ in
+        s.validate = { o, old in
             var causes: [APIError.Cause] = []
             let policy = o[path: ["spec", "template", "spec", "restartPolicy"]]?.stringValue ?? "Always"
             if !["OnFailure", "Never"].contains(policy) {
                 causes.append(.unsupported("spec.template.spec.restartPolicy", policy, ["OnFailure", "Never"]))
+            } else if o[path: ["spec", "podFailurePolicy"]] != nil, policy != "Never" {
+                causes.append(.invalid("spec.template.spec.restartPolicy", policy, "only \"Never\" is supported when podFailurePolicy is specified"))
             }
             if (o[path: ["spec", "template", "spec", "containers"]]?.arrayValue ?? []).isEmpty {
                 causes.append(.required("spec.template.spec.containers"))
+            }
+            if let selectorJSON = o[path: ["spec", "selector"]] {
+                let labels = stringMap(o[path: ["spec", "template", "metadata", "labels"]])
+                if let selector = try? LabelSelector(selectorJSON), !selector.matches(labels) {
+                    let shown = "map[string]string{" + labels.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\"\($0.value)\"" }.joined(separator: ", ") + "}"
+                    causes.append(.invalid("spec.template.metadata.labels", shown, "`selector` does not match template `labels`"))
+                }
+            } else if o[path: ["spec", "manualSelector"]]?.boolValue == true {
+                causes.append(.required("spec.selector"))
+            }
+            if let old {
+                if o[path: ["spec", "selector"]] != old[path: ["spec", "selector"]] {
+                    causes.append(.invalid("spec.selector", Columns.selectorString(o[path: ["spec", "selector"]]), "field is immutable"))
+                }
+                if let mode = o[path: ["spec", "completionMode"]]?.stringValue, mode != old[path: ["spec", "completionMode"]]?.stringValue {
+                    causes.append(.invalid("spec.completionMode", mode, "field is immutable"))
+                }
             }
             return causes
         }
@@ -357,7 +383,26 @@ enum Batch {
         s.prepareForCreate = { o in o["status"] = [:] }
         s.validate = { o, _ in
             var causes: [APIError.Cause] = []
-            if (o[path: ["spec", "schedule"]]?.stringValue ?? "").isEmpty { causes.append(.required("spec.schedule")) }
+            let schedule = o[path: ["spec", "schedule"]]?.stringValue ?? ""
+            if schedule.isEmpty {
+                causes.append(.required("spec.schedule"))
+            } else {
+                do throws(CronSchedule.ParseError) {
+                    _ = try CronSchedule(parsing: schedule)
+                } catch {
+                    causes.append(.invalid("spec.schedule", schedule, error.description))
+                }
+                if schedule.contains("TZ") {
+                    causes.append(.invalid("spec.schedule", schedule, "cannot use TZ or CRON_TZ in schedule, use timeZone field instead"))
+                }
+            }
+            if let zone = o[path: ["spec", "timeZone"]]?.stringValue {
+                if zone.isEmpty {
+                    causes.append(.invalid("spec.timeZone", zone, "timeZone must be nil or non-empty string"))
+                } else if CronSchedule.zone(zone) == nil {
+                    causes.append(.invalid("spec.timeZone", zone, "unknown time zone \(zone)"))
+                }
+            }
             return causes
         }
         s.columns = [

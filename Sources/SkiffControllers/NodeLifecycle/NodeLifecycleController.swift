@@ -9,7 +9,7 @@ import SkiffCore
 /// not-ready taints. Pods on a node with a NoExecute taint they do not tolerate are
 /// evicted — at once, or after their tolerationSeconds (300 s by default, added at
 /// admission) — so their controllers replace them elsewhere. Pods bound to nodes that
-/// no longer exist are removed (pod GC).
+/// no longer exist are the pod garbage collector's (PodGCController).
 public final class NodeLifecycleController: Controller {
     public let name = "nodelifecycle"
     public let queue = WorkQueue(name: "nodelifecycle")
@@ -45,7 +45,6 @@ public final class NodeLifecycleController: Controller {
         while !Task.isCancelled {
             try? await Task.sleep(for: period)
             for n in nodes.indexer.list() { queue.add(n.name ?? "") }
-            await collectOrphanedPods()
         }
     }
 
@@ -127,24 +126,5 @@ public final class NodeLifecycleController: Controller {
             }
         }
         if let recheck { queue.add(node.name ?? "", after: .seconds(max(1, recheck))) }
-    }
-
-    /// Pods bound to a node that no longer exists are deleted at once (pod GC).
-    func collectOrphanedPods() async {
-        guard nodes.hasSynced, pods.hasSynced else { return }
-        for pod in pods.indexer.list() {
-            guard let node = pod[path: ["spec", "nodeName"]]?.stringValue, !node.isEmpty, nodes.indexer.get(node) == nil else { continue }
-            // Confirm with the API: the informer may just not have seen a new node yet.
-            do {
-                _ = try await client.get(.nodes, node)
-                continue
-            } catch let e as ClientError where e.isNotFound {
-                let options: JSON = ["kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0, "preconditions": ["uid": .string(pod.uid ?? "")]]
-                _ = try? await client.transport.send(ClientRequest(method: "DELETE", path: Resource.pods.path(namespace: pod.namespace, name: pod.name),
-                                                                   body: options.serialized()))
-            } catch {
-                continue
-            }
-        }
     }
 }

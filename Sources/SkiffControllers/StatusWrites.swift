@@ -1,0 +1,28 @@
+import SkiffAPI
+import SkiffCore
+import Synchronization
+
+/// The resourceVersion of a controller's last status write per key. Acting on an older
+/// copy from the informer would redo what that write recorded (count a pod again, start
+/// a Job again), so a sync waits until the informer has caught up — its update event
+/// brings the key back. Skiff's resourceVersions are store revisions, so they order.
+final class StatusWrites: Sendable {
+    private let written = Mutex<[String: Int64]>([:])
+
+    func record(_ key: String, _ stored: JSON) {
+        guard let rv = Int64(stored.resourceVersion ?? "") else { return }
+        written.withLock { $0[key] = max($0[key] ?? 0, rv) }
+    }
+
+    /// Whether `cached` is at least as new as the last write (and forgets that write).
+    func caughtUp(_ key: String, _ cached: JSON) -> Bool {
+        let seen = Int64(cached.resourceVersion ?? "") ?? 0
+        return written.withLock { w in
+            if let last = w[key], seen < last { return false }
+            w[key] = nil
+            return true
+        }
+    }
+
+    func forget(_ key: String) { _ = written.withLock { $0.removeValue(forKey: key) } }
+}
