@@ -11,6 +11,7 @@ public final class NodeIPAMController: Controller {
     public let name = "nodeipam"
     public let queue = WorkQueue(name: "nodeipam")
     let client: Client
+    let events: EventRecorder
     let nodes: Informer
     let clusterCIDR: IPv4CIDR
     let maskSize: Int
@@ -19,6 +20,7 @@ public final class NodeIPAMController: Controller {
 
     public init(factory: InformerFactory, clusterCIDR: IPv4CIDR, nodeMaskSize: Int = 24) {
         client = factory.client
+        events = EventRecorder(client: factory.client, component: "cidrAllocator")
         nodes = factory.informer(.nodes)
         self.clusterCIDR = clusterCIDR
         maskSize = max(nodeMaskSize, clusterCIDR.prefixLength)
@@ -56,6 +58,7 @@ public final class NodeIPAMController: Controller {
             return free
         }
         guard let index, let range = clusterCIDR.subnet(index, prefixLength: maskSize) else {
+            events.event(node, .nodes, type: "Normal", reason: "CIDRNotAvailable", message: "Node \(key) status is now: CIDRNotAvailable")
             throw ClientError(code: 0, reason: "CIDRNotAvailable", message: "node \(key): no pod range left in \(clusterCIDR)")
         }
         do {
