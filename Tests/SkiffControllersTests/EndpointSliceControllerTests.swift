@@ -63,4 +63,33 @@ import Testing
             return left.isEmpty && e == nil
         }
     }
+
+    @Test func headlessServicesNamePodsAndMayPublishNotReadyOnes() async throws {
+        let c = try await Cluster.start()
+        defer { c.stop() }
+        let run = Task { await runControllerManager(c.client) }
+        defer { run.cancel() }
+        for (name, subdomain) in [("web-0", "nginx"), ("other", "elsewhere")] {
+            var p = try await c.client.create(.pods, namespace: "default", [
+                "apiVersion": "v1", "kind": "Pod", "metadata": ["name": .string(name), "labels": ["app": "web"]],
+                "spec": ["nodeName": "n1", "hostname": .string(name), "subdomain": .string(subdomain), "containers": [["name": "c", "image": "nginx"]]],
+            ])
+            p["status"] = ["phase": "Running", "podIP": .string(name == "other" ? "10.42.0.8" : "10.42.0.7"), "conditions": [["type": "Ready", "status": "False"]]]
+            try await c.client.update(.pods, p, subresource: "status")
+        }
+        try await c.client.create(services, namespace: "default", [
+            "apiVersion": "v1", "kind": "Service", "metadata": ["name": "nginx"],
+            "spec": ["clusterIP": "None", "publishNotReadyAddresses": true, "selector": ["app": "web"], "ports": [["port": 80]]],
+        ])
+        try await eventually("both published as ready; only the pod of this subdomain named") {
+            let eps = try await c.client.list(slices, namespace: "default").items.first { $0.labels["kubernetes.io/service-name"] == "nginx" }?["endpoints"]?.arrayValue ?? []
+            return eps.count == 2 && eps.allSatisfy { $0[path: ["conditions", "ready"]] == true }
+                && eps.first { $0["addresses"] == ["10.42.0.7"] }?["hostname"] == "web-0"
+                && eps.first { $0["addresses"] == ["10.42.0.8"] }?["hostname"] == nil
+        }
+        try await eventually("Endpoints carry the hostname too") {
+            let e = try? await c.client.get(endpoints, namespace: "default", "nginx")
+            return e?["subsets"]?.arrayValue?.first?["addresses"]?.arrayValue?.first { $0["ip"] == "10.42.0.7" }?["hostname"] == "web-0"
+        }
+    }
 }

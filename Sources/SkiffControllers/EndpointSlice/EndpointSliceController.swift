@@ -63,6 +63,9 @@ public final class EndpointSliceController: Controller {
         var ready: Bool
         var serving: Bool
         var terminating: Bool
+        /// The pod's hostname when its subdomain is the Service's name: what gives it a
+        /// DNS name such as web-0.nginx.
+        var hostname: String?
     }
 
     public func sync(key: String) async throws {
@@ -75,6 +78,7 @@ public final class EndpointSliceController: Controller {
         let selector = stringMap(svc[path: ["spec", "selector"]])
         guard !selector.isEmpty, svc[path: ["spec", "type"]]?.stringValue != "ExternalName" else { return }
         let ports = svc[path: ["spec", "ports"]]?.arrayValue ?? []
+        let publishNotReady = svc[path: ["spec", "publishNotReadyAddresses"]]?.boolValue == true
 
         // Group endpoints by their resolved ports.
         var groups: [[JSON]: [Endpoint]] = [:]
@@ -82,9 +86,14 @@ public final class EndpointSliceController: Controller {
             let phase = pod[path: ["status", "phase"]]?.stringValue
             guard phase != "Succeeded", phase != "Failed", let ip = pod[path: ["status", "podIP"]]?.stringValue, !ip.isEmpty else { continue }
             let terminating = pod.deletionTimestamp != nil
-            let ready = pod[path: ["status", "conditions"]]?.arrayValue?.contains { $0["type"] == "Ready" && $0["status"] == "True" } ?? false
+            // publishNotReadyAddresses: every pod counts as ready (peers finding each
+            // other before they are ready, as StatefulSets' headless Services need).
+            let ready = publishNotReady
+                || pod[path: ["status", "conditions"]]?.arrayValue?.contains { $0["type"] == "Ready" && $0["status"] == "True" } ?? false
             let resolved = ports.compactMap { Self.resolve($0, pod) }
-            groups[resolved, default: []].append(Endpoint(pod: pod, ip: ip, ready: ready && !terminating, serving: ready, terminating: terminating))
+            let hostname = pod[path: ["spec", "subdomain"]]?.stringValue == svc.name ? pod[path: ["spec", "hostname"]]?.stringValue : nil
+            groups[resolved, default: []].append(Endpoint(pod: pod, ip: ip, ready: ready && (!terminating || publishNotReady), serving: ready,
+                                                          terminating: terminating, hostname: hostname.flatMap { $0.isEmpty ? nil : $0 }))
         }
         try await reconcileSlices(svc, groups: groups)
         try await reconcileEndpoints(svc, name: name, groups: groups)
@@ -155,6 +164,7 @@ public final class EndpointSliceController: Controller {
                          "targetRef": ["kind": "Pod", "namespace": .string(e.pod.namespace ?? ""), "name": .string(e.pod.name ?? ""),
                                        "uid": .string(e.pod.uid ?? "")]]
         if let node = e.pod[path: ["spec", "nodeName"]]?.stringValue { out["nodeName"] = .string(node) }
+        if let hostname = e.hostname { out["hostname"] = .string(hostname) }
         return out
     }
 
@@ -168,6 +178,7 @@ public final class EndpointSliceController: Controller {
                 var a: JSON = ["ip": .string(e.ip), "targetRef": ["kind": "Pod", "namespace": .string(namespace), "name": .string(e.pod.name ?? ""),
                                                                    "uid": .string(e.pod.uid ?? "")]]
                 if let node = e.pod[path: ["spec", "nodeName"]]?.stringValue { a["nodeName"] = .string(node) }
+                if let hostname = e.hostname { a["hostname"] = .string(hostname) }
                 return a
             }
             let live = endpoints.filter { !$0.terminating }.sorted { $0.ip < $1.ip }
