@@ -24,20 +24,23 @@ public struct Status: Sendable, Equatable {
     public static func unresolvable(_ reasons: String...) -> Status { Status(code: .unresolvable, reasons: reasons) }
 
     public var isSuccess: Bool { code == .success }
-    var isRejection: Bool { code == .unschedulable || code == .unresolvable }
 }
 
 /// What plugins compute once per pod and read on every node: upstream's CycleState. Each
 /// plugin keeps its own value under its name; the cycle's snapshot rides along so plugins
 /// that count pods across the cluster see the same view as the filters.
 public struct CycleState: Sendable {
-    public let snapshot: Snapshot
+    /// Dropped once the node is chosen (`releaseSnapshot`): a state kept for Reserve,
+    /// Permit and Bind must not pin the snapshot, or every assume would copy the nodes.
+    public private(set) var snapshot: Snapshot
     private var data: [String: any Sendable] = [:]
     /// Plugins whose PreFilter said Skip (their Filter is not run), and whose PreScore did.
     var skippedFilters: Set<String> = []
     var skippedScores: Set<String> = []
 
     public init(snapshot: Snapshot) { self.snapshot = snapshot }
+
+    mutating func releaseSnapshot() { snapshot = Snapshot.empty }
 
     public subscript<T: Sendable>(_ key: String, as _: T.Type = T.self) -> T? {
         get { data[key] as? T }

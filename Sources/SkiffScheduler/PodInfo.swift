@@ -169,6 +169,9 @@ public struct AffinityTerm: Sendable, Hashable {
     public let selector: LabelSelector
     public let topologyKey: String
     public let weight: Int64
+    /// The selectors' text, rendered once: terms are hashed on every lookup.
+    private let selectorText: String
+    private let namespaceSelectorText: String?
 
     init?(_ term: JSON?, weight: Int64, namespace: String, labels: [String: String]) {
         guard var term, let key = term["topologyKey"]?.stringValue, !key.isEmpty else { return nil }
@@ -197,6 +200,8 @@ public struct AffinityTerm: Sendable, Hashable {
         self.selector = selector
         self.topologyKey = topologyKey
         self.weight = weight
+        selectorText = Self.text(selector)
+        namespaceSelectorText = namespaceSelector.map(Self.text)
     }
 
     /// AffinityTerm.Matches: the pod is in one of the term's namespaces (by name or by
@@ -206,14 +211,14 @@ public struct AffinityTerm: Sendable, Hashable {
     }
 
     public static func == (a: AffinityTerm, b: AffinityTerm) -> Bool {
-        a.namespaces == b.namespaces && a.namespaceSelector == b.namespaceSelector && a.selector == b.selector && a.topologyKey == b.topologyKey
+        a.selectorText == b.selectorText && a.namespaces == b.namespaces && a.namespaceSelectorText == b.namespaceSelectorText && a.topologyKey == b.topologyKey
     }
 
     /// Identity without the weight: terms that differ only in weight share counts.
     public func hash(into h: inout Hasher) {
         h.combine(namespaces)
-        h.combine(namespaceSelector.map(Self.text))
-        h.combine(Self.text(selector))
+        h.combine(namespaceSelectorText)
+        h.combine(selectorText)
         h.combine(topologyKey)
     }
 

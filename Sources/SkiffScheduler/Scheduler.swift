@@ -68,10 +68,12 @@ public final class Scheduler: Sendable {
 
     func podEvent(_ e: InformerEvent) {
         let now = ContinuousClock.now
+        // Parsed outside the lock, which the scheduling loop waits on.
+        let info: PodInfo
+        switch e { case .added(let pod), .updated(_, let pod), .deleted(let pod): info = PodInfo(pod) }
         let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
             switch e {
             case .added(let pod), .updated(_, let pod):
-                let info = PodInfo(pod)
                 if let node = pod[path: ["spec", "nodeName"]]?.stringValue, !node.isEmpty {
                     s.queue.remove(info.key)
                     let assumedOn = s.assumed.removeValue(forKey: info.key)
@@ -80,7 +82,7 @@ public final class Scheduler: Sendable {
                     if terminal {
                         s.snapshot.removePod(info, from: node)
                         s.queue.moveAllUnschedulable(now: now)
-                    } else if assumedOn != node || s.snapshot[node]?.pods[info.key] == nil {
+                    } else if !(assumedOn == node && s.snapshot[node]?.pods[info.key] != nil) && !Self.sameForScheduling(e, on: s.snapshot[node]) {
                         let placed = s.snapshot[node]?.pods[info.key] == nil
                         s.snapshot.addPod(info, to: node)
                         // A pod placed elsewhere may satisfy parked pods' affinity or spread.
@@ -92,7 +94,6 @@ public final class Scheduler: Sendable {
                     s.queue.remove(info.key)
                 }
             case .deleted(let pod):
-                let info = PodInfo(pod)
                 s.queue.remove(info.key)
                 if let node = s.assumed.removeValue(forKey: info.key) ?? pod[path: ["spec", "nodeName"]]?.stringValue {
                     s.snapshot.removePod(info, from: node)
@@ -103,6 +104,15 @@ public final class Scheduler: Sendable {
             return s.queue.isEmpty ? nil : s.takeWaiter()
         }
         wake?.resume()
+    }
+
+    /// An update that changes nothing the plugins read (most are kubelet status
+    /// updates) leaves the snapshot alone: replacing the pod would copy the nodes while a
+    /// cycle holds them.
+    static func sameForScheduling(_ e: InformerEvent, on node: NodeInfo?) -> Bool {
+        guard case .updated(let old, let new) = e, let node, node.pods[objectKey(new)] != nil else { return false }
+        return old[path: ["metadata", "labels"]] == new[path: ["metadata", "labels"]] && old["spec"] == new["spec"]
+            && old.deletionTimestamp == new.deletionTimestamp && old[path: ["status", "startTime"]] == new[path: ["status", "startTime"]]
     }
 
     func nodeEvent(_ e: InformerEvent) {
@@ -222,7 +232,7 @@ public final class Scheduler: Sendable {
         if verdict.isSuccess { return result }
         for r in reserved.reversed() { r.unreserve(pod, chosen, cycle) }
         forget(pod, on: chosen)
-        let total = cycle.snapshot.nodes.count
+        let total = state.withLock { $0.snapshot.nodes.count }
         return .failure(FitError(nodes: total, reasons: [:], preFilterMessage: verdict.reasons.joined(separator: ", ")))
     }
 
@@ -290,6 +300,7 @@ public final class Scheduler: Sendable {
             // The best score; ties go to the first found, which rotates with nextStart.
             for i in totals.indices where totals[i] > totals[best] { best = i }
         }
+        cycle.releaseSnapshot()
         return (.success((nodes[feasible[best]].name, cycle)), next)
     }
 

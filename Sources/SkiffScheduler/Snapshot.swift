@@ -22,18 +22,17 @@ public struct Snapshot: Sendable {
     public private(set) var scoringTerms = TermCounts()
     /// "key=value" → pod key → node name: the candidates for a selector requiring a label.
     private var podsByLabel: [String: [String: String]] = [:]
-    private var podCount = 0
     public let matchCounts = MatchCountCache()
     /// The cache generation this snapshot reflects.
     private var generation = 0
 
     public init() {}
 
+    static let empty = Snapshot()
+
     public subscript(name: String) -> NodeInfo? { positions[name].map { nodes[$0] } }
 
     public func index(of name: String) -> Int? { positions[name] }
-
-    public var podsTotal: Int { podCount }
 
     // MARK: - Nodes
 
@@ -89,7 +88,6 @@ public struct Snapshot: Sendable {
         guard let i = positions[nodeName] else { return }
         if nodes[i].pods[p.key] != nil { removePod(p, from: nodeName) }
         nodes[i].add(p)
-        podCount += 1
         for label in labelKeys(p.labels).dropLast() { podsByLabel[label, default: [:]][p.key] = nodeName }
         countTerms(p, nodeLabels: nodes[i].labels, 1)
         generation = matchCounts.apply(p, nodeLabels: nodes[i].labels, 1)
@@ -98,7 +96,6 @@ public struct Snapshot: Sendable {
     public mutating func removePod(_ p: PodInfo, from nodeName: String) {
         guard let i = positions[nodeName], let old = nodes[i].pods[p.key] else { return }
         nodes[i].remove(old)
-        podCount -= 1
         for label in labelKeys(old.labels).dropLast() {
             podsByLabel[label]?[old.key] = nil
             if podsByLabel[label]?.isEmpty == true { podsByLabel[label] = nil }

@@ -26,8 +26,6 @@ public struct TermCounts: Sendable {
 
     public init() {}
 
-    public var isEmpty: Bool { counts.isEmpty }
-
     /// Adds `weight` (negative to take it away) at `value` of the term's topology key.
     mutating func add(_ term: AffinityTerm, value: String, weight: Int64) {
         var c = counts[term] ?? [:]
@@ -60,19 +58,29 @@ public struct TermCounts: Sendable {
 public final class MatchCountCache: Sendable {
     public struct Query: Hashable, Sendable {
         /// nil: every namespace.
-        public var namespaces: Set<String>?
-        public var selector: LabelSelector
-        public var topologyKey: String
+        public let namespaces: Set<String>?
+        public let selector: LabelSelector
+        public let topologyKey: String
         /// PodTopologySpread leaves out pods being deleted; InterPodAffinity counts them.
-        public var skipTerminating: Bool
+        public let skipTerminating: Bool
+        /// The selector's text, rendered once: queries are hashed on every lookup.
+        private let selectorText: String
+
+        public init(namespaces: Set<String>?, selector: LabelSelector, topologyKey: String, skipTerminating: Bool) {
+            self.namespaces = namespaces
+            self.selector = selector
+            self.topologyKey = topologyKey
+            self.skipTerminating = skipTerminating
+            selectorText = AffinityTerm.text(selector)
+        }
 
         public static func == (a: Query, b: Query) -> Bool {
-            a.namespaces == b.namespaces && a.selector == b.selector && a.topologyKey == b.topologyKey && a.skipTerminating == b.skipTerminating
+            a.selectorText == b.selectorText && a.namespaces == b.namespaces && a.topologyKey == b.topologyKey && a.skipTerminating == b.skipTerminating
         }
 
         public func hash(into h: inout Hasher) {
             h.combine(namespaces)
-            h.combine(AffinityTerm.text(selector))
+            h.combine(selectorText)
             h.combine(topologyKey)
             h.combine(skipTerminating)
         }

@@ -4,6 +4,7 @@ import SkiffClient
 import SkiffCore
 @testable import SkiffScheduler
 import SkiffStore
+import Synchronization
 import Testing
 
 func node(_ name: String, cpu: String = "4", memory: String = "8Gi", pods: Int = 110, labels: [String: String] = [:], taints: [JSON] = [],
@@ -104,14 +105,14 @@ let none = CycleState(snapshot: Snapshot())
 }
 
 @Suite struct SchedulerTests {
-    func withScheduler(_ body: (Client) async throws -> Void) async throws {
+    func withScheduler(plugins: [any Plugin] = [], _ body: (Client) async throws -> Void) async throws {
         let handler = APIHandler(store: MVCCStore())
         let server = Task { try await handler.run() }
         defer { server.cancel() }
         try await handler.bootstrap(servicePort: 6443)
         let client = Client(transport: InProcessTransport(handler: handler, user: "system:admin"))
         let factory = InformerFactory(client: client)
-        let scheduler = Scheduler(factory: factory)
+        let scheduler = Scheduler(factory: factory, extraPlugins: plugins)
         let run = Task {
             await withTaskGroup(of: Void.self) { g in
                 g.addTask { await factory.run() }
@@ -181,6 +182,37 @@ let none = CycleState(snapshot: Snapshot())
             try await eventually("mine bound") { try await nodeName(c, "mine") == "n1" }
             try await Task.sleep(for: .milliseconds(100))
             #expect(try await nodeName(c, "theirs") == nil)
+        }
+    }
+
+    /// Reserve sees every placement; a Permit rejection sends the pod back unbound, and
+    /// Unreserve is told.
+    @Test func reserveAndPermitPluginsTakePart() async throws {
+        final class Gate: ReservePlugin, PermitPlugin, @unchecked Sendable {
+            let name = "Gate"
+            let log = Mutex<[String]>([])
+            func reserve(_ pod: PodInfo, _ nodeName: String, _ state: CycleState) -> Status {
+                log.withLock { $0.append("reserve \(pod.key) \(nodeName)") }
+                return .success
+            }
+            func unreserve(_ pod: PodInfo, _ nodeName: String, _ state: CycleState) { log.withLock { $0.append("unreserve \(pod.key)") } }
+            func permit(_ pod: PodInfo, _ nodeName: String, _ state: CycleState) -> Status {
+                pod.labels["gate"] == "closed" ? .unschedulable("rejected by the gate") : .success
+            }
+        }
+        let gate = Gate()
+        try await withScheduler(plugins: [gate]) { c in
+            try await c.create(.nodes, node("n1"))
+            try await c.create(.pods, namespace: "default", pod("open"))
+            try await c.create(.pods, namespace: "default", pod("closed") { $0[path: ["metadata", "labels"]] = ["gate": "closed"] })
+            try await eventually("open bound") { try await nodeName(c, "open") == "n1" }
+            try await eventually("closed reported") {
+                let p = try await c.get(.pods, namespace: "default", "closed")
+                return p[path: ["status", "conditions"]]?.arrayValue?.first { $0["type"] == "PodScheduled" }?["message"] == "0/1 nodes are available: rejected by the gate."
+            }
+            #expect(try await nodeName(c, "closed") == nil)
+            let log = gate.log.withLock { $0 }
+            #expect(log.contains("reserve default/open n1") && log.contains("reserve default/closed n1") && log.contains("unreserve default/closed"))
         }
     }
 }

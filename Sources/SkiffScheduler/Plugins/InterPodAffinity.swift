@@ -13,19 +13,35 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
     static let antiAffinityReason = "node(s) didn't match pod anti-affinity rules"
     static let existingAntiAffinityReason = "node(s) didn't satisfy existing pods anti-affinity rules"
 
+    static let scoreKey = "InterPodAffinity/score"
     /// Counts by topology key, then value.
     typealias Counts = [String: [String: Int64]]
 
-    struct FilterState: Sendable {
+    /// A class: Filter reads it on every node, and a reference costs less to take out of
+    /// the cycle state than a struct of dictionaries.
+    final class FilterState: Sendable {
         /// Domains where existing pods' required anti-affinity matches the incoming pod.
-        var existingAnti: Counts = [:]
+        let existingAnti: Counts
         /// Domains holding pods that match all of the incoming pod's required affinity
         /// terms, and pods matching each of its anti-affinity terms.
-        var affinity: Counts = [:]
-        var anti: Counts = [:]
-        var affinityQueries: [MatchCountCache.Query] = []
-        var antiQueries: [MatchCountCache.Query] = []
-        var namespaceLabels: [String: String] = [:]
+        let affinity: Counts
+        let anti: Counts
+        let affinityQueries: [MatchCountCache.Query]
+        let antiQueries: [MatchCountCache.Query]
+        let namespaceLabels: [String: String]
+        /// The pod matches its own affinity terms (the first of a group may go anywhere).
+        let matchesOwnAffinity: Bool
+
+        init(existingAnti: Counts, affinity: Counts, anti: Counts, affinityQueries: [MatchCountCache.Query], antiQueries: [MatchCountCache.Query],
+             namespaceLabels: [String: String], matchesOwnAffinity: Bool) {
+            self.existingAnti = existingAnti
+            self.affinity = affinity
+            self.anti = anti
+            self.affinityQueries = affinityQueries
+            self.antiQueries = antiQueries
+            self.namespaceLabels = namespaceLabels
+            self.matchesOwnAffinity = matchesOwnAffinity
+        }
     }
 
     static func add(_ counts: inout Counts, _ key: String, _ value: String, _ n: Int64) {
@@ -42,28 +58,29 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
 
     func preFilter(_ pod: PodInfo, _ state: inout CycleState) -> (Status, nodeNames: Set<String>?) {
         let snapshot = state.snapshot
-        var s = FilterState()
-        s.namespaceLabels = snapshot.namespaceLabels[pod.namespace] ?? [:]
-        snapshot.antiAffinityTerms.forEachMatching(pod, namespaceLabels: s.namespaceLabels) { term, counts in
-            for (v, n) in counts where n > 0 { Self.add(&s.existingAnti, term.topologyKey, v, n) }
+        let namespaceLabels = snapshot.namespaceLabels[pod.namespace] ?? [:]
+        var existingAnti: Counts = [:], affinity: Counts = [:], anti: Counts = [:]
+        snapshot.antiAffinityTerms.forEachMatching(pod, namespaceLabels: namespaceLabels) { term, counts in
+            for (v, n) in counts where n > 0 { Self.add(&existingAnti, term.topologyKey, v, n) }
         }
-        if pod.requiredAffinityTerms.isEmpty && pod.requiredAntiAffinityTerms.isEmpty && s.existingAnti.isEmpty { return (.skip, nil) }
-        s.affinityQueries = pod.requiredAffinityTerms.map { query($0, snapshot) }
-        s.antiQueries = pod.requiredAntiAffinityTerms.map { query($0, snapshot) }
-        if s.affinityQueries.count == 1, let q = s.affinityQueries.first {
-            for (v, n) in snapshot.counts(q) { Self.add(&s.affinity, q.topologyKey, v, Int64(n)) }
-        } else if s.affinityQueries.count > 1 {
+        if pod.requiredAffinityTerms.isEmpty && pod.requiredAntiAffinityTerms.isEmpty && existingAnti.isEmpty { return (.skip, nil) }
+        let affinityQueries = pod.requiredAffinityTerms.map { query($0, snapshot) }
+        let antiQueries = pod.requiredAntiAffinityTerms.map { query($0, snapshot) }
+        if affinityQueries.count == 1, let q = affinityQueries.first {
+            for (v, n) in snapshot.counts(q) { Self.add(&affinity, q.topologyKey, v, Int64(n)) }
+        } else if affinityQueries.count > 1 {
             // A pod counts only where it matches every term at once: no shared count helps.
             for node in snapshot.nodes {
-                for p in node.pods.values where s.affinityQueries.allSatisfy({ $0.matches(p) }) {
-                    for q in s.affinityQueries { if let v = node.labels[q.topologyKey] { Self.add(&s.affinity, q.topologyKey, v, 1) } }
+                for p in node.pods.values where affinityQueries.allSatisfy({ $0.matches(p) }) {
+                    for q in affinityQueries { if let v = node.labels[q.topologyKey] { Self.add(&affinity, q.topologyKey, v, 1) } }
                 }
             }
         }
-        for q in s.antiQueries {
-            for (v, n) in snapshot.counts(q) { Self.add(&s.anti, q.topologyKey, v, Int64(n)) }
+        for q in antiQueries {
+            for (v, n) in snapshot.counts(q) { Self.add(&anti, q.topologyKey, v, Int64(n)) }
         }
-        state[name] = s
+        state[name] = FilterState(existingAnti: existingAnti, affinity: affinity, anti: anti, affinityQueries: affinityQueries, antiQueries: antiQueries,
+                                  namespaceLabels: namespaceLabels, matchesOwnAffinity: affinityQueries.allSatisfy { $0.matches(pod) })
         return (.success, nil)
     }
 
@@ -77,9 +94,7 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
             }
             // No pod matches anywhere yet: the first pod of a group that is affine to
             // itself may go anywhere, or the group could never start.
-            if !podsExist && !(s.affinity.isEmpty && s.affinityQueries.allSatisfy { $0.matches(pod) }) {
-                return .unresolvable(Self.affinityReason)
-            }
+            if !podsExist && !(s.affinity.isEmpty && s.matchesOwnAffinity) { return .unresolvable(Self.affinityReason) }
         }
         for q in s.antiQueries {
             if let v = node.labels[q.topologyKey], (s.anti[q.topologyKey]?[v] ?? 0) > 0 { return .unschedulable(Self.antiAffinityReason) }
@@ -94,17 +109,19 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
     func removePod(_ pod: PodInfo, _ existing: PodInfo, on node: NodeInfo, _ state: inout CycleState) { update(pod, existing, node, -1, &state) }
 
     private func update(_ pod: PodInfo, _ existing: PodInfo, _ node: NodeInfo, _ n: Int64, _ state: inout CycleState) {
-        guard var s = state[name, as: FilterState.self] else { return }
+        guard let s = state[name, as: FilterState.self] else { return }
+        var existingAnti = s.existingAnti, affinity = s.affinity, anti = s.anti
         for t in existing.requiredAntiAffinityTerms where t.matches(pod, namespaceLabels: s.namespaceLabels) {
-            if let v = node.labels[t.topologyKey] { Self.add(&s.existingAnti, t.topologyKey, v, n) }
+            if let v = node.labels[t.topologyKey] { Self.add(&existingAnti, t.topologyKey, v, n) }
         }
         if !s.affinityQueries.isEmpty, s.affinityQueries.allSatisfy({ $0.matches(existing) }) {
-            for q in s.affinityQueries { if let v = node.labels[q.topologyKey] { Self.add(&s.affinity, q.topologyKey, v, n) } }
+            for q in s.affinityQueries { if let v = node.labels[q.topologyKey] { Self.add(&affinity, q.topologyKey, v, n) } }
         }
         for q in s.antiQueries where q.matches(existing) {
-            if let v = node.labels[q.topologyKey] { Self.add(&s.anti, q.topologyKey, v, n) }
+            if let v = node.labels[q.topologyKey] { Self.add(&anti, q.topologyKey, v, n) }
         }
-        state[name] = s
+        state[name] = FilterState(existingAnti: existingAnti, affinity: affinity, anti: anti, affinityQueries: s.affinityQueries, antiQueries: s.antiQueries,
+                                  namespaceLabels: s.namespaceLabels, matchesOwnAffinity: s.matchesOwnAffinity)
     }
 
     // MARK: - Score
@@ -121,12 +138,12 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
             for (v, n) in counts { Self.add(&scores, term.topologyKey, v, n) }
         }
         if scores.isEmpty { return .skip }
-        state["\(name)/score"] = scores
+        state[Self.scoreKey] = scores
         return .success
     }
 
     func score(_ pod: PodInfo, _ node: NodeInfo, _ state: CycleState) -> Int64 {
-        guard let scores = state["\(name)/score", as: Counts.self] else { return 0 }
+        guard let scores = state[Self.scoreKey, as: Counts.self] else { return 0 }
         var sum: Int64 = 0
         for (key, values) in scores { if let v = node.labels[key] { sum += values[v] ?? 0 } }
         return sum

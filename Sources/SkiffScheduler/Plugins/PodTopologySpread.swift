@@ -13,6 +13,7 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
 
     static let reason = "node(s) didn't match pod topology spread constraints"
     static let missingLabelReason = "node(s) didn't match pod topology spread constraints (missing required label)"
+    static let scoreKey = "PodTopologySpread/score"
     static let hostname = "kubernetes.io/hostname"
     static let zone = "topology.kubernetes.io/zone"
 
@@ -125,15 +126,25 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
 
     // MARK: - Filter
 
-    struct FilterState: Sendable {
-        var constraints: [Constraint]
-        var counts: [[String: Int]]
-        var domains: [Int]
-        var minMatch: [Int] = []
+    /// A class: Filter reads it on every node (see InterPodAffinity.FilterState).
+    final class FilterState: Sendable {
+        let constraints: [Constraint]
+        let counts: [[String: Int]]
+        let domains: [Int]
+        /// The least loaded domain's count (0 while some domain has none), and 0 as well
+        /// while there are fewer domains than minDomains.
+        let minMatch: [Int]
+        /// 1 where the constraint's selector matches the pod itself.
+        let selfMatch: [Int]
 
-        /// The least loaded domain's count (0 while some domain has none).
-        mutating func updateMinimums() {
-            minMatch = counts.indices.map { i in counts[i].count < domains[i] ? 0 : counts[i].values.min() ?? 0 }
+        init(_ constraints: [Constraint], counts: [[String: Int]], domains: [Int], selfMatch: [Int]) {
+            self.constraints = constraints
+            self.counts = counts
+            self.domains = domains
+            self.selfMatch = selfMatch
+            minMatch = counts.indices.map { i in
+                counts[i].count < domains[i] || domains[i] < constraints[i].minDomains ? 0 : counts[i].values.min() ?? 0
+            }
         }
     }
 
@@ -141,19 +152,17 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
         let cs = Self.constraints(pod).filter(\.doNotSchedule)
         if cs.isEmpty { return (.skip, nil) }
         let counted = Self.counts(cs, pod, state.snapshot, requireAll: true)
-        var s = FilterState(constraints: cs, counts: counted.map(\.counts), domains: counted.map(\.domains))
-        s.updateMinimums()
-        state[name] = s
+        state[name] = FilterState(cs, counts: counted.map(\.counts), domains: counted.map(\.domains),
+                                  selfMatch: cs.map { $0.selector.matches(pod.labels) ? 1 : 0 })
         return (.success, nil)
     }
 
     func filter(_ pod: PodInfo, _ node: NodeInfo, _ state: CycleState) -> Status {
         guard let s = state[name, as: FilterState.self] else { return .success }
-        for (i, c) in s.constraints.enumerated() {
+        for i in s.constraints.indices {
+            let c = s.constraints[i]
             guard let v = node.labels[c.topologyKey] else { return .unresolvable(Self.missingLabelReason) }
-            let selfMatch = c.selector.matches(pod.labels) ? 1 : 0
-            let minMatch = s.domains[i] < c.minDomains ? 0 : s.minMatch[i]
-            if (s.counts[i][v] ?? 0) + selfMatch - minMatch > c.maxSkew { return .unschedulable(Self.reason) }
+            if (s.counts[i][v] ?? 0) + s.selfMatch[i] - s.minMatch[i] > c.maxSkew { return .unschedulable(Self.reason) }
         }
         return .success
     }
@@ -162,26 +171,33 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
     func removePod(_ pod: PodInfo, _ existing: PodInfo, on node: NodeInfo, _ state: inout CycleState) { update(pod, existing, node, -1, &state) }
 
     private func update(_ pod: PodInfo, _ existing: PodInfo, _ node: NodeInfo, _ n: Int, _ state: inout CycleState) {
-        guard var s = state[name, as: FilterState.self], existing.namespace == pod.namespace, !existing.isTerminating,
+        guard let s = state[name, as: FilterState.self], existing.namespace == pod.namespace, !existing.isTerminating,
               s.constraints.allSatisfy({ node.labels[$0.topologyKey] != nil }) else { return }
+        var counts = s.counts
         for (i, c) in s.constraints.enumerated() where c.selector.matches(existing.labels) && Self.includes(c, pod, node) {
             guard let v = node.labels[c.topologyKey] else { continue }
-            let next = (s.counts[i][v] ?? 0) + n
-            s.counts[i][v] = next == 0 ? nil : next
+            let next = (counts[i][v] ?? 0) + n
+            counts[i][v] = next == 0 ? nil : next
         }
-        s.updateMinimums()
-        state[name] = s
+        state[name] = FilterState(s.constraints, counts: counts, domains: s.domains, selfMatch: s.selfMatch)
     }
 
     // MARK: - Score
 
-    struct ScoreState: Sendable {
-        var constraints: [Constraint]
-        var counts: [[String: Int]]
-        var weights: [Double]
+    final class ScoreState: Sendable {
+        let constraints: [Constraint]
+        let counts: [[String: Int]]
+        let weights: [Double]
         /// By the index of the scored nodes: nodes lacking a key the pod's own
         /// constraints need score 0.
-        var ignored: [Bool]
+        let ignored: [Bool]
+
+        init(constraints: [Constraint], counts: [[String: Int]], weights: [Double], ignored: [Bool]) {
+            self.constraints = constraints
+            self.counts = counts
+            self.weights = weights
+            self.ignored = ignored
+        }
     }
 
     func preScore(_ pod: PodInfo, _ nodes: [NodeInfo], _ state: inout CycleState) -> Status {
@@ -196,12 +212,12 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
             return log(Double(size + 2))
         }
         let counted = Self.counts(cs, pod, state.snapshot, requireAll: !systemDefaulted)
-        state["\(name)/score"] = ScoreState(constraints: cs, counts: counted.map(\.counts), weights: weights, ignored: ignored)
+        state[Self.scoreKey] = ScoreState(constraints: cs, counts: counted.map(\.counts), weights: weights, ignored: ignored)
         return .success
     }
 
     func score(_ pod: PodInfo, _ node: NodeInfo, _ state: CycleState) -> Int64 {
-        guard let s = state["\(name)/score", as: ScoreState.self] else { return 0 }
+        guard let s = state[Self.scoreKey, as: ScoreState.self] else { return 0 }
         var score = 0.0
         for (i, c) in s.constraints.enumerated() {
             guard let v = node.labels[c.topologyKey] else { continue }
@@ -215,7 +231,7 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
 
     /// Fewer matching pods is better: inverted onto 0...100; ignored nodes get 0.
     func normalize(_ scores: inout [Int64], _ state: CycleState) {
-        guard let s = state["\(name)/score", as: ScoreState.self] else { return }
+        guard let s = state[Self.scoreKey, as: ScoreState.self] else { return }
         let considered = scores.indices.filter { !s.ignored[$0] }
         let lo = considered.map { scores[$0] }.min() ?? 0
         let hi = considered.map { scores[$0] }.max() ?? 0
