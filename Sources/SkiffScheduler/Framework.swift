@@ -26,15 +26,18 @@ public struct Status: Sendable, Equatable {
     public var isSuccess: Bool { code == .success }
 }
 
-/// What plugins compute once per pod and read on every node: upstream's CycleState. Each
-/// plugin keeps its own value under its name; the cycle's snapshot rides along so plugins
+/// What plugins compute once per pod and read on every node: upstream's CycleState. A
+/// plugin keeps its values under their own (nested) types, which key the storage cheaply
+/// since Filter reads them on every node; the cycle's snapshot rides along so plugins
 /// that count pods across the cluster see the same view as the filters.
 public struct CycleState: Sendable {
     /// Dropped once the node is chosen (`releaseSnapshot`): a state kept for Reserve,
     /// Permit and Bind must not pin the snapshot, or every assume would copy the nodes.
     public private(set) var snapshot: Snapshot
-    private var data: [String: any Sendable] = [:]
-    /// Plugins whose PreFilter said Skip (their Filter is not run), and whose PreScore did.
+    private var data: [ObjectIdentifier: any Sendable] = [:]
+    /// The filters to run: those whose PreFilter did not say Skip.
+    var filters: [any FilterPlugin] = []
+    /// Plugins whose PreFilter said Skip, and those whose PreScore did.
     var skippedFilters: Set<String> = []
     var skippedScores: Set<String> = []
 
@@ -42,9 +45,9 @@ public struct CycleState: Sendable {
 
     mutating func releaseSnapshot() { snapshot = Snapshot.empty }
 
-    public subscript<T: Sendable>(_ key: String, as _: T.Type = T.self) -> T? {
-        get { data[key] as? T }
-        set { data[key] = newValue }
+    public subscript<T: Sendable>(_ type: T.Type) -> T? {
+        get { data[ObjectIdentifier(type)] as? T }
+        set { data[ObjectIdentifier(type)] = newValue }
     }
 }
 
@@ -160,12 +163,13 @@ public struct Framework: Sendable {
             }
             if let narrowed { names = names.map { $0.intersection(narrowed) } ?? narrowed }
         }
+        state.filters = filters.filter { !state.skippedFilters.contains($0.name) }
         return (.success, names)
     }
 
-    /// Every filter in order; the first that fails decides.
+    /// Every filter in order (but those skipped); the first that fails decides.
     public func runFilters(_ pod: PodInfo, _ node: NodeInfo, _ state: CycleState) -> Status {
-        for f in filters where !state.skippedFilters.contains(f.name) {
+        for f in state.filters {
             let status = f.filter(pod, node, state)
             if !status.isSuccess { return status }
         }

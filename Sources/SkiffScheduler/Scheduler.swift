@@ -327,14 +327,16 @@ public final class Scheduler: Sendable {
     func preempt(_ pod: PodInfo, _ result: PostFilterResult) async {
         guard let node = result.nominatedNodeName else { return }
         for victim in result.victims {
-            var conditions = (victim.pod[path: ["status", "conditions"]]?.arrayValue ?? []).filter { $0["type"] != "DisruptionTarget" }
+            // The informer's copy: the snapshot may hold the pod as it was when assumed.
+            let current = pods.indexer.get(victim.key) ?? victim.pod
+            var conditions = (current[path: ["status", "conditions"]]?.arrayValue ?? []).filter { $0["type"] != "DisruptionTarget" }
             conditions.append(["type": "DisruptionTarget", "status": "True", "lastTransitionTime": .string(Timestamp.now().rfc3339),
                                "reason": "PreemptionByScheduler", "message": .string("\(Self.defaultName): preempting to accommodate a higher priority pod")])
             let (namespace, name) = (victim.namespace, victim.pod.name ?? "")
             do {
                 _ = try await client.patch(.pods, namespace: namespace, name, merge: ["status": ["conditions": .array(conditions)]], subresource: "status")
                 try await client.delete(.pods, namespace: namespace, name, preconditionUID: victim.pod.uid, ignoreNotFound: true)
-                await recordEvent(victim.pod, type: "Normal", reason: "Preempted", message: "Preempted by pod \(pod.pod.uid ?? "") on node \(node)")
+                await recordEvent(current, type: "Normal", reason: "Preempted", message: "Preempted by pod \(pod.pod.uid ?? "") on node \(node)")
             } catch {
                 logger.debug("evicting a preemption victim failed", metadata: ["pod": "\(victim.key)", "error": "\(error)"])
             }

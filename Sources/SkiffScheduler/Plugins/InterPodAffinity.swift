@@ -13,7 +13,6 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
     static let antiAffinityReason = "node(s) didn't match pod anti-affinity rules"
     static let existingAntiAffinityReason = "node(s) didn't satisfy existing pods anti-affinity rules"
 
-    static let scoreKey = "InterPodAffinity/score"
     /// Counts by topology key, then value.
     typealias Counts = [String: [String: Int64]]
 
@@ -79,13 +78,13 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
         for q in antiQueries {
             for (v, n) in snapshot.counts(q) { Self.add(&anti, q.topologyKey, v, Int64(n)) }
         }
-        state[name] = FilterState(existingAnti: existingAnti, affinity: affinity, anti: anti, affinityQueries: affinityQueries, antiQueries: antiQueries,
+        state[FilterState.self] = FilterState(existingAnti: existingAnti, affinity: affinity, anti: anti, affinityQueries: affinityQueries, antiQueries: antiQueries,
                                   namespaceLabels: namespaceLabels, matchesOwnAffinity: affinityQueries.allSatisfy { $0.matches(pod) })
         return (.success, nil)
     }
 
     func filter(_ pod: PodInfo, _ node: NodeInfo, _ state: CycleState) -> Status {
-        guard let s = state[name, as: FilterState.self] else { return .success }
+        guard let s = state[FilterState.self] else { return .success }
         if !s.affinityQueries.isEmpty {
             var podsExist = true
             for q in s.affinityQueries {
@@ -109,7 +108,7 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
     func removePod(_ pod: PodInfo, _ existing: PodInfo, on node: NodeInfo, _ state: inout CycleState) { update(pod, existing, node, -1, &state) }
 
     private func update(_ pod: PodInfo, _ existing: PodInfo, _ node: NodeInfo, _ n: Int64, _ state: inout CycleState) {
-        guard let s = state[name, as: FilterState.self] else { return }
+        guard let s = state[FilterState.self] else { return }
         var existingAnti = s.existingAnti, affinity = s.affinity, anti = s.anti
         for t in existing.requiredAntiAffinityTerms where t.matches(pod, namespaceLabels: s.namespaceLabels) {
             if let v = node.labels[t.topologyKey] { Self.add(&existingAnti, t.topologyKey, v, n) }
@@ -120,11 +119,17 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
         for q in s.antiQueries where q.matches(existing) {
             if let v = node.labels[q.topologyKey] { Self.add(&anti, q.topologyKey, v, n) }
         }
-        state[name] = FilterState(existingAnti: existingAnti, affinity: affinity, anti: anti, affinityQueries: s.affinityQueries, antiQueries: s.antiQueries,
+        state[FilterState.self] = FilterState(existingAnti: existingAnti, affinity: affinity, anti: anti, affinityQueries: s.affinityQueries, antiQueries: s.antiQueries,
                                   namespaceLabels: s.namespaceLabels, matchesOwnAffinity: s.matchesOwnAffinity)
     }
 
     // MARK: - Score
+
+    final class ScoreState: Sendable {
+        /// Summed weights by topology key and value.
+        let scores: Counts
+        init(scores: Counts) { self.scores = scores }
+    }
 
     func preScore(_ pod: PodInfo, _ nodes: [NodeInfo], _ state: inout CycleState) -> Status {
         let snapshot = state.snapshot
@@ -138,14 +143,14 @@ struct InterPodAffinity: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlu
             for (v, n) in counts { Self.add(&scores, term.topologyKey, v, n) }
         }
         if scores.isEmpty { return .skip }
-        state[Self.scoreKey] = scores
+        state[ScoreState.self] = ScoreState(scores: scores)
         return .success
     }
 
     func score(_ pod: PodInfo, _ node: NodeInfo, _ state: CycleState) -> Int64 {
-        guard let scores = state[Self.scoreKey, as: Counts.self] else { return 0 }
+        guard let s = state[ScoreState.self] else { return 0 }
         var sum: Int64 = 0
-        for (key, values) in scores { if let v = node.labels[key] { sum += values[v] ?? 0 } }
+        for (key, values) in s.scores { if let v = node.labels[key] { sum += values[v] ?? 0 } }
         return sum
     }
 

@@ -13,7 +13,6 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
 
     static let reason = "node(s) didn't match pod topology spread constraints"
     static let missingLabelReason = "node(s) didn't match pod topology spread constraints (missing required label)"
-    static let scoreKey = "PodTopologySpread/score"
     static let hostname = "kubernetes.io/hostname"
     static let zone = "topology.kubernetes.io/zone"
 
@@ -136,14 +135,21 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
         let minMatch: [Int]
         /// 1 where the constraint's selector matches the pod itself.
         let selfMatch: [Int]
+        /// Every node has every key and no domain is too far ahead: every node passes
+        /// without a look at its labels (the usual case for a balanced workload).
+        let everyNodePasses: Bool
 
-        init(_ constraints: [Constraint], counts: [[String: Int]], domains: [Int], selfMatch: [Int]) {
+        init(_ constraints: [Constraint], counts: [[String: Int]], domains: [Int], selfMatch: [Int], everyNodeHasKeys: Bool) {
             self.constraints = constraints
             self.counts = counts
             self.domains = domains
             self.selfMatch = selfMatch
-            minMatch = counts.indices.map { i in
+            let minMatch = counts.indices.map { i in
                 counts[i].count < domains[i] || domains[i] < constraints[i].minDomains ? 0 : counts[i].values.min() ?? 0
+            }
+            self.minMatch = minMatch
+            everyNodePasses = everyNodeHasKeys && counts.indices.allSatisfy { i in
+                (counts[i].values.max() ?? 0) + selfMatch[i] - minMatch[i] <= constraints[i].maxSkew
             }
         }
     }
@@ -151,14 +157,16 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
     func preFilter(_ pod: PodInfo, _ state: inout CycleState) -> (Status, nodeNames: Set<String>?) {
         let cs = Self.constraints(pod).filter(\.doNotSchedule)
         if cs.isEmpty { return (.skip, nil) }
-        let counted = Self.counts(cs, pod, state.snapshot, requireAll: true)
-        state[name] = FilterState(cs, counts: counted.map(\.counts), domains: counted.map(\.domains),
-                                  selfMatch: cs.map { $0.selector.matches(pod.labels) ? 1 : 0 })
+        let snapshot = state.snapshot
+        let counted = Self.counts(cs, pod, snapshot, requireAll: true)
+        state[FilterState.self] = FilterState(cs, counts: counted.map(\.counts), domains: counted.map(\.domains),
+                                  selfMatch: cs.map { $0.selector.matches(pod.labels) ? 1 : 0 },
+                                  everyNodeHasKeys: cs.allSatisfy { snapshot.nodesWithLabel[$0.topologyKey] == snapshot.nodes.count })
         return (.success, nil)
     }
 
     func filter(_ pod: PodInfo, _ node: NodeInfo, _ state: CycleState) -> Status {
-        guard let s = state[name, as: FilterState.self] else { return .success }
+        guard let s = state[FilterState.self], !s.everyNodePasses else { return .success }
         for i in s.constraints.indices {
             let c = s.constraints[i]
             guard let v = node.labels[c.topologyKey] else { return .unresolvable(Self.missingLabelReason) }
@@ -171,7 +179,7 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
     func removePod(_ pod: PodInfo, _ existing: PodInfo, on node: NodeInfo, _ state: inout CycleState) { update(pod, existing, node, -1, &state) }
 
     private func update(_ pod: PodInfo, _ existing: PodInfo, _ node: NodeInfo, _ n: Int, _ state: inout CycleState) {
-        guard let s = state[name, as: FilterState.self], existing.namespace == pod.namespace, !existing.isTerminating,
+        guard let s = state[FilterState.self], existing.namespace == pod.namespace, !existing.isTerminating,
               s.constraints.allSatisfy({ node.labels[$0.topologyKey] != nil }) else { return }
         var counts = s.counts
         for (i, c) in s.constraints.enumerated() where c.selector.matches(existing.labels) && Self.includes(c, pod, node) {
@@ -179,7 +187,7 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
             let next = (counts[i][v] ?? 0) + n
             counts[i][v] = next == 0 ? nil : next
         }
-        state[name] = FilterState(s.constraints, counts: counts, domains: s.domains, selfMatch: s.selfMatch)
+        state[FilterState.self] = FilterState(s.constraints, counts: counts, domains: s.domains, selfMatch: s.selfMatch, everyNodeHasKeys: false)
     }
 
     // MARK: - Score
@@ -212,12 +220,12 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
             return log(Double(size + 2))
         }
         let counted = Self.counts(cs, pod, state.snapshot, requireAll: !systemDefaulted)
-        state[Self.scoreKey] = ScoreState(constraints: cs, counts: counted.map(\.counts), weights: weights, ignored: ignored)
+        state[ScoreState.self] = ScoreState(constraints: cs, counts: counted.map(\.counts), weights: weights, ignored: ignored)
         return .success
     }
 
     func score(_ pod: PodInfo, _ node: NodeInfo, _ state: CycleState) -> Int64 {
-        guard let s = state[Self.scoreKey, as: ScoreState.self] else { return 0 }
+        guard let s = state[ScoreState.self] else { return 0 }
         var score = 0.0
         for (i, c) in s.constraints.enumerated() {
             guard let v = node.labels[c.topologyKey] else { continue }
@@ -231,7 +239,7 @@ struct PodTopologySpread: PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePl
 
     /// Fewer matching pods is better: inverted onto 0...100; ignored nodes get 0.
     func normalize(_ scores: inout [Int64], _ state: CycleState) {
-        guard let s = state[Self.scoreKey, as: ScoreState.self] else { return }
+        guard let s = state[ScoreState.self] else { return }
         let considered = scores.indices.filter { !s.ignored[$0] }
         let lo = considered.map { scores[$0] }.min() ?? 0
         let hi = considered.map { scores[$0] }.max() ?? 0
