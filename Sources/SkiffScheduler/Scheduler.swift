@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import SkiffAPI
 import SkiffClient
@@ -262,11 +263,18 @@ public final class Scheduler: Sendable {
         var failed: [(Int, Status)] = []
         var examined = 0
         while examined < count, feasible.count < want {
-            let position = (start + examined) % count
-            let index = candidates?[position] ?? position
-            examined += 1
-            let status = framework.runFilters(pod, nodes[index], cycle)
-            if status.isSuccess { feasible.append(index) } else { failed.append((index, status)) }
+            // As many nodes as are still wanted, filtered on both cores; those past the
+            // last one needed are dropped, as upstream's early cancel does.
+            let batch = min(count - examined, want - feasible.count)
+            let indices = (0..<batch).map { i in
+                let position = (start + examined + i) % count
+                return candidates?[position] ?? position
+            }
+            let statuses = Self.filterInParallel(indices) { [cycle] in framework.runFilters(pod, nodes[$0], cycle) }
+            for (i, status) in statuses.enumerated() where feasible.count < want {
+                examined += 1
+                if status.isSuccess { feasible.append(indices[i]) } else { failed.append((indices[i], status)) }
+            }
         }
         let next = count > 0 ? (start + examined) % count : 0
         guard !feasible.isEmpty else {
@@ -302,6 +310,25 @@ public final class Scheduler: Sendable {
         }
         cycle.releaseSnapshot()
         return (.success((nodes[feasible[best]].name, cycle)), next)
+    }
+
+    /// Below this many nodes a second thread costs more than it saves.
+    static let parallelFilterThreshold = 64
+
+    /// Result slots two threads fill at disjoint indices.
+    private struct Slots: @unchecked Sendable { let base: UnsafeMutablePointer<Status> }
+
+    /// `filter` over `indices` on two threads (the machine's cores), results in order.
+    static func filterInParallel(_ indices: [Int], _ filter: @Sendable (Int) -> Status) -> [Status] {
+        if indices.count < parallelFilterThreshold { return indices.map(filter) }
+        return [Status](unsafeUninitializedCapacity: indices.count) { buffer, initialized in
+            let half = indices.count / 2
+            let slots = Slots(base: buffer.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: 2) { part in
+                for i in (part == 0 ? 0..<half : half..<indices.count) { (slots.base + i).initialize(to: filter(indices[i])) }
+            }
+            initialized = indices.count
+        }
     }
 
     func bind(_ pod: PodInfo, to node: String, _ cycle: CycleState, _ entry: SchedulingQueue.Entry) async {

@@ -91,6 +91,13 @@ let none = CycleState(snapshot: Snapshot())
         #expect(e.message == "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint {dedicated: web}. preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling.")
     }
 
+    @Test func parallelFilteringKeepsTheNodesOrder() {
+        let indices = Array((0..<1000).reversed())
+        let statuses = Scheduler.filterInParallel(indices) { $0 % 3 == 0 ? .success : .unschedulable("node \($0)") }
+        #expect(statuses.count == 1000)
+        #expect(statuses.enumerated().allSatisfy { i, s in indices[i] % 3 == 0 ? s.isSuccess : s.reasons == ["node \(indices[i])"] })
+    }
+
     @Test func queueOrdersByPriorityThenArrival() {
         var q = SchedulingQueue()
         q.add("low", priority: 0)
