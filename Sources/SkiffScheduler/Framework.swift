@@ -167,7 +167,8 @@ public struct Framework: Sendable {
         return (.success, names)
     }
 
-    /// Every filter in order (but those skipped); the first that fails decides.
+    /// Every filter in order but those PreFilter skipped (so only on a state that
+    /// `runPreFilters` prepared); the first that fails decides.
     public func runFilters(_ pod: PodInfo, _ node: NodeInfo, _ state: CycleState) -> Status {
         for f in state.filters {
             let status = f.filter(pod, node, state)
