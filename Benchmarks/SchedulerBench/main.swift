@@ -5,7 +5,12 @@
 //   - control-plane RSS with 5,000 nodes and 50,000 pods stored.
 // Everything runs in this process against an API handler on a SQLite store, as inside
 // `skiff server`; nodes are plain Node objects (no kubelet).
-// Usage: SchedulerBench [--nodes N] [--pods N] [--rss-pods N]
+// `--shape affinity` gives every pod what scheduler_perf's SchedulingPodAntiAffinity and
+// SchedulingPodTopologySpread give theirs: required anti-affinity by hostname against pods
+// of its own color (1,000 colors, so 10,000 pods stay placeable on 5,000 nodes) and a
+// zone spread constraint (maxSkew 5, DoNotSchedule) over all the benchmark's pods; the
+// RSS figure is then skipped.
+// Usage: SchedulerBench [--nodes N] [--pods N] [--rss-pods N] [--shape basic|affinity]
 
 import Foundation
 import SkiffAPI
@@ -19,6 +24,7 @@ struct Options {
     var nodes = 5_000
     var pods = 10_000
     var rssPods = 50_000
+    var shape = "basic"
 
     init(_ args: [String]) {
         var i = 1
@@ -28,6 +34,7 @@ struct Options {
             case "--nodes": nodes = v ?? nodes
             case "--pods": pods = v ?? pods
             case "--rss-pods": rssPods = v ?? rssPods
+            case "--shape": shape = args[i + 1]
             default: break
             }
             i += 2
@@ -54,9 +61,18 @@ func node(_ i: Int) -> JSON {
             "status": ["capacity": r, "allocatable": r]]
 }
 
-func pod(_ name: String) -> JSON {
-    ["apiVersion": "v1", "kind": "Pod", "metadata": ["name": .string(name), "labels": ["app": "bench"]],
-     "spec": ["containers": [["name": "c", "image": "registry.k8s.io/pause:3.10", "resources": ["requests": ["cpu": "100m", "memory": "500Mi"]]]]]]
+func pod(_ name: String, _ i: Int, shape: String) -> JSON {
+    var p: JSON = ["apiVersion": "v1", "kind": "Pod", "metadata": ["name": .string(name), "labels": ["app": "bench"]],
+                   "spec": ["containers": [["name": "c", "image": "registry.k8s.io/pause:3.10", "resources": ["requests": ["cpu": "100m", "memory": "500Mi"]]]]]]
+    if shape == "affinity" {
+        let color = JSON.string("c-\(i % 1000)")
+        p[path: ["metadata", "labels", "color"]] = color
+        p[path: ["spec", "affinity", "podAntiAffinity", "requiredDuringSchedulingIgnoredDuringExecution"]] =
+            [["labelSelector": ["matchLabels": ["color": color]], "topologyKey": "kubernetes.io/hostname"]]
+        p[path: ["spec", "topologySpreadConstraints"]] =
+            [["maxSkew": 5, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "DoNotSchedule", "labelSelector": ["matchLabels": ["app": "bench"]]]]
+    }
+    return p
 }
 
 /// Runs `total` operations over `concurrency` workers.
@@ -105,7 +121,7 @@ struct SchedulerBench {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let handler = APIHandler(store: try MVCCStore(persistence: try SQLitePersistence(path: dir + "/state.db")))
         let client = Client(transport: InProcessTransport(handler: handler, user: "system:admin"))
-        var results: JSON = ["nodes": .number(JSONNumber(o.nodes)), "pods": .number(JSONNumber(o.pods))]
+        var results: JSON = ["nodes": .number(JSONNumber(o.nodes)), "pods": .number(JSONNumber(o.pods)), "shape": .string(o.shape)]
         try await withThrowingTaskGroup(of: Void.self) { service in
             service.addTask { try await handler.run() }
             try await handler.bootstrap(servicePort: 6443)
@@ -115,7 +131,7 @@ struct SchedulerBench {
 
             // 1. Pods waiting, then the scheduler starts.
             log("creating \(o.pods) pending pods")
-            try await concurrently(o.pods) { i in try await client.create(.pods, namespace: "before", pod("p-\(i)")) }
+            try await concurrently(o.pods) { i in try await client.create(.pods, namespace: "before", pod("p-\(i)", i, shape: o.shape)) }
             let factory = InformerFactory(client: client)
             let scheduler = Scheduler(factory: factory)
             service.addTask { await factory.run() }
@@ -131,20 +147,22 @@ struct SchedulerBench {
             log("creating \(o.pods) pods with the scheduler running")
             let start2 = ContinuousClock.now
             async let counted = countBindings(client, namespace: "during", until: o.pods)
-            try await concurrently(o.pods) { i in try await client.create(.pods, namespace: "during", pod("q-\(i)")) }
+            try await concurrently(o.pods) { i in try await client.create(.pods, namespace: "during", pod("q-\(i)", i, shape: o.shape)) }
             let created = ContinuousClock.now
             let end2 = try await counted
             results["createdAndBoundPodsPerSecond"] = .number(JSONNumber((Double(o.pods) / seconds(end2 - start2)).rounded()))
             results["createsAloneSeconds"] = .number(JSONNumber((seconds(created - start2) * 100).rounded() / 100))
 
             // 3. RSS with many pods stored (all bound by the scheduler).
-            let more = max(0, o.rssPods - 2 * o.pods)
-            log("creating \(more) more pods for the RSS figure")
-            try await concurrently(more) { i in try await client.create(.pods, namespace: "rss", pod("r-\(i)")) }
-            _ = try await countBindings(client, namespace: "rss", until: more)
-            try await Task.sleep(for: .seconds(6))
-            results["rssMBWithNodesAndPods"] = .number(JSONNumber((rssMB() * 10).rounded() / 10))
-            results["rssPods"] = .number(JSONNumber(2 * o.pods + more))
+            if o.shape == "basic" {
+                let more = max(0, o.rssPods - 2 * o.pods)
+                log("creating \(more) more pods for the RSS figure")
+                try await concurrently(more) { i in try await client.create(.pods, namespace: "rss", pod("r-\(i)", i, shape: "basic")) }
+                _ = try await countBindings(client, namespace: "rss", until: more)
+                try await Task.sleep(for: .seconds(6))
+                results["rssMBWithNodesAndPods"] = .number(JSONNumber((rssMB() * 10).rounded() / 10))
+                results["rssPods"] = .number(JSONNumber(2 * o.pods + more))
+            }
             service.cancelAll()
         }
         results["machine"] = .string(machine())

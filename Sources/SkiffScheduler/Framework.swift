@@ -10,206 +10,190 @@ public struct Status: Sendable, Equatable {
         /// Cannot fit on this node whatever is evicted (node selector, taints).
         case unresolvable
         case error
+        /// PreFilter/PreScore: the plugin has nothing to do for this pod, so its
+        /// Filter/Score is not called in this cycle.
+        case skip
     }
 
     public var code: Code
     public var reasons: [String]
 
     public static let success = Status(code: .success, reasons: [])
+    public static let skip = Status(code: .skip, reasons: [])
     public static func unschedulable(_ reasons: String...) -> Status { Status(code: .unschedulable, reasons: reasons) }
     public static func unresolvable(_ reasons: String...) -> Status { Status(code: .unresolvable, reasons: reasons) }
 
     public var isSuccess: Bool { code == .success }
 }
 
-/// The resources a pod asks for, as the scheduler counts them.
-public struct Resources: Sendable, Equatable {
-    public var milliCPU: Int64 = 0
-    public var memory: Int64 = 0
-    public var ephemeralStorage: Int64 = 0
-    public var pods: Int64 = 0
-    /// Extended resources (example.com/gpu) by name.
-    public var scalar: [String: Int64] = [:]
+/// What plugins compute once per pod and read on every node: upstream's CycleState. A
+/// plugin keeps its values under their own (nested) types, which key the storage cheaply
+/// since Filter reads them on every node; the cycle's snapshot rides along so plugins
+/// that count pods across the cluster see the same view as the filters.
+public struct CycleState: Sendable {
+    /// Dropped once the node is chosen (`releaseSnapshot`): a state kept for Reserve,
+    /// Permit and Bind must not pin the snapshot, or every assume would copy the nodes.
+    public private(set) var snapshot: Snapshot
+    private var data: [ObjectIdentifier: any Sendable] = [:]
+    /// The filters to run: those whose PreFilter did not say Skip.
+    var filters: [any FilterPlugin] = []
+    /// Plugins whose PreFilter said Skip, and those whose PreScore did.
+    var skippedFilters: Set<String> = []
+    var skippedScores: Set<String> = []
 
-    public init() {}
+    public init(snapshot: Snapshot) { self.snapshot = snapshot }
 
-    mutating func add(_ list: JSON?) {
-        for (name, value) in list?.objectValue ?? JSONObject() {
-            guard let q = try? Quantity(json: value) else { continue }
-            switch name {
-            case "cpu": milliCPU += q.milliValue
-            case "memory": memory += q.value
-            case "ephemeral-storage": ephemeralStorage += q.value
-            case "pods": pods += q.value
-            default: if name.contains("/") || name.hasPrefix("hugepages-") { scalar[name, default: 0] += q.value }
-            }
-        }
-    }
+    mutating func releaseSnapshot() { snapshot = Snapshot.empty }
 
-    mutating func add(_ r: Resources) {
-        milliCPU += r.milliCPU
-        memory += r.memory
-        ephemeralStorage += r.ephemeralStorage
-        pods += r.pods
-        for (k, v) in r.scalar { scalar[k, default: 0] += v }
-    }
-
-    mutating func subtract(_ r: Resources) {
-        milliCPU -= r.milliCPU
-        memory -= r.memory
-        ephemeralStorage -= r.ephemeralStorage
-        pods -= r.pods
-        for (k, v) in r.scalar { scalar[k, default: 0] -= v }
-    }
-
-    func max(_ r: Resources) -> Resources {
-        var out = self
-        out.milliCPU = Swift.max(milliCPU, r.milliCPU)
-        out.memory = Swift.max(memory, r.memory)
-        out.ephemeralStorage = Swift.max(ephemeralStorage, r.ephemeralStorage)
-        for (k, v) in r.scalar { out.scalar[k] = Swift.max(out.scalar[k] ?? 0, v) }
-        return out
+    public subscript<T: Sendable>(_ type: T.Type) -> T? {
+        get { data[ObjectIdentifier(type)] as? T }
+        set { data[ObjectIdentifier(type)] = newValue }
     }
 }
 
-/// What the scheduler keeps of a pod: computed once, used on every node.
-public struct PodInfo: Sendable {
-    public let pod: JSON
-    public let key: String
-    /// Requests as upstream computes them: the larger of the containers' sum and each
-    /// init container, plus the pod overhead.
-    public let requests: Resources
-    /// The same with upstream's non-zero defaults (100m CPU, 200 MiB) for scoring.
-    public let nonZeroRequests: Resources
-    /// hostPorts the pod's containers claim: (protocol, hostIP, port).
-    public let hostPorts: [HostPort]
-    public let priority: Int64
-    /// What the filters read, taken out of the JSON once rather than on every node.
-    public let nodeName: String?
-    public let nodeSelector: [String: String]
-    public let requiredNodeTerms: [JSON]?
-    public let preferredNodeTerms: [JSON]
-    public let tolerations: [JSON]
-
-    public init(_ pod: JSON) {
-        self.pod = pod
-        key = "\(pod.namespace ?? "")/\(pod.name ?? "")"
-        var sum = Resources(), nonZero = Resources()
-        let containers = pod[path: ["spec", "containers"]]?.arrayValue ?? []
-        for c in containers {
-            var r = Resources()
-            r.add(c[path: ["resources", "requests"]])
-            sum.add(r)
-            var nz = r
-            if c[path: ["resources", "requests", "cpu"]] == nil { nz.milliCPU = 100 }
-            if c[path: ["resources", "requests", "memory"]] == nil { nz.memory = 200 << 20 }
-            nonZero.add(nz)
-        }
-        var initMax = Resources()
-        for c in pod[path: ["spec", "initContainers"]]?.arrayValue ?? [] {
-            var r = Resources()
-            r.add(c[path: ["resources", "requests"]])
-            initMax = initMax.max(r)
-        }
-        var requests = sum.max(initMax)
-        requests.add(pod[path: ["spec", "overhead"]])
-        self.requests = requests
-        nonZeroRequests = nonZero.max(initMax)
-        hostPorts = containers.flatMap { c in
-            (c["ports"]?.arrayValue ?? []).compactMap { p -> HostPort? in
-                guard let port = p["hostPort"]?.int64Value, port > 0 else { return nil }
-                return HostPort(protocol: p["protocol"]?.stringValue ?? "TCP", ip: p["hostIP"]?.stringValue ?? "0.0.0.0", port: port)
-            }
-        }
-        priority = pod[path: ["spec", "priority"]]?.int64Value ?? 0
-        nodeName = pod[path: ["spec", "nodeName"]]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
-        nodeSelector = stringMap(pod[path: ["spec", "nodeSelector"]])
-        let nodeAffinity = pod[path: ["spec", "affinity", "nodeAffinity"]]
-        requiredNodeTerms = nodeAffinity?[path: ["requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"]]?.arrayValue
-        preferredNodeTerms = nodeAffinity?["preferredDuringSchedulingIgnoredDuringExecution"]?.arrayValue ?? []
-        tolerations = pod[path: ["spec", "tolerations"]]?.arrayValue ?? []
-    }
-}
-
-public struct HostPort: Sendable, Hashable {
-    public var `protocol`: String
-    public var ip: String
-    public var port: Int64
-
-    /// Two claims conflict on the same protocol and port when either IP is the wildcard.
-    func conflicts(_ o: HostPort) -> Bool {
-        `protocol` == o.protocol && port == o.port && (ip == o.ip || ip == "0.0.0.0" || o.ip == "0.0.0.0")
-    }
-}
-
-/// A node as the scheduler sees it: what it offers and what its pods (bound or assumed)
-/// already ask for.
-public struct NodeInfo: Sendable {
-    public var node: JSON
-    public var name: String
-    public var allocatable = Resources()
-    public var requested = Resources()
-    public var nonZeroRequested = Resources()
-    public var pods: [String: PodInfo] = [:]
-    public var usedPorts: [HostPort] = []
-    public var labels: [String: String]
-    public var taints: [JSON]
-    public var unschedulable: Bool
-
-    public init(_ node: JSON) {
-        self.node = node
-        name = node.name ?? ""
-        allocatable.add(node[path: ["status", "allocatable"]])
-        labels = node.labels
-        taints = node[path: ["spec", "taints"]]?.arrayValue ?? []
-        unschedulable = node[path: ["spec", "unschedulable"]]?.boolValue == true
-    }
-
-    mutating func update(_ node: JSON) {
-        self.node = node
-        allocatable = Resources()
-        allocatable.add(node[path: ["status", "allocatable"]])
-        labels = node.labels
-        taints = node[path: ["spec", "taints"]]?.arrayValue ?? []
-        unschedulable = node[path: ["spec", "unschedulable"]]?.boolValue == true
-    }
-
-    mutating func add(_ p: PodInfo) {
-        if let old = pods[p.key] { remove(old) }
-        pods[p.key] = p
-        requested.add(p.requests)
-        requested.pods += 1
-        nonZeroRequested.add(p.nonZeroRequests)
-        usedPorts += p.hostPorts
-    }
-
-    mutating func remove(_ p: PodInfo) {
-        guard let old = pods.removeValue(forKey: p.key) else { return }
-        requested.subtract(old.requests)
-        requested.pods -= 1
-        nonZeroRequested.subtract(old.nonZeroRequests)
-        for port in old.hostPorts {
-            if let i = usedPorts.firstIndex(of: port) { usedPorts.remove(at: i) }
-        }
-    }
-}
-
-/// Filter plugins decide whether a pod may run on a node; they see only the pod and a
-/// snapshot of the node, so nodes are filtered in parallel.
-public protocol FilterPlugin: Sendable {
+public protocol Plugin: Sendable {
     var name: String { get }
-    func filter(_ pod: PodInfo, _ node: NodeInfo) -> Status
 }
 
-/// Score plugins rank the nodes that passed; scores are 0...100 after normalizing.
-public protocol ScorePlugin: Sendable {
-    var name: String { get }
+/// Runs once per pod before any node is filtered; may reject the pod outright or narrow
+/// the nodes worth filtering (`nodeNames`).
+public protocol PreFilterPlugin: Plugin {
+    func preFilter(_ pod: PodInfo, _ state: inout CycleState) -> (Status, nodeNames: Set<String>?)
+    /// Preemption's "what if": keeps the per-cycle counts right when a pod is taken off
+    /// or put back on `node` (already changed) while victims are tried.
+    func addPod(_ pod: PodInfo, _ existing: PodInfo, on node: NodeInfo, _ state: inout CycleState)
+    func removePod(_ pod: PodInfo, _ existing: PodInfo, on node: NodeInfo, _ state: inout CycleState)
+}
+
+extension PreFilterPlugin {
+    public func addPod(_ pod: PodInfo, _ existing: PodInfo, on node: NodeInfo, _ state: inout CycleState) {}
+    public func removePod(_ pod: PodInfo, _ existing: PodInfo, on node: NodeInfo, _ state: inout CycleState) {}
+}
+
+/// Decides whether a pod may run on a node; sees only the pod, the node and the cycle
+/// state, so nodes can be filtered in parallel.
+public protocol FilterPlugin: Plugin {
+    func filter(_ pod: PodInfo, _ node: NodeInfo, _ state: CycleState) -> Status
+}
+
+/// Runs when no node passed the filters (preemption).
+public protocol PostFilterPlugin: Plugin {
+    func postFilter(_ pod: PodInfo, _ state: CycleState, _ statuses: [String: Status], _ framework: Framework) -> PostFilterResult
+}
+
+public struct PostFilterResult: Sendable {
+    public var status: Status
+    public var nominatedNodeName: String?
+    /// Pods to evict so the pod fits on the nominated node.
+    public var victims: [PodInfo] = []
+}
+
+/// Runs once per pod over the nodes that passed, before scoring them.
+public protocol PreScorePlugin: Plugin {
+    func preScore(_ pod: PodInfo, _ nodes: [NodeInfo], _ state: inout CycleState) -> Status
+}
+
+/// Ranks the nodes that passed; scores are 0...100 after normalizing.
+public protocol ScorePlugin: Plugin {
     var weight: Int64 { get }
-    func score(_ pod: PodInfo, _ node: NodeInfo) -> Int64
+    func score(_ pod: PodInfo, _ node: NodeInfo, _ state: CycleState) -> Int64
     /// Rescales raw scores to 0...100 (default: they already are).
-    func normalize(_ scores: inout [Int64])
+    func normalize(_ scores: inout [Int64], _ state: CycleState)
 }
 
 extension ScorePlugin {
-    public func normalize(_ scores: inout [Int64]) {}
+    public func normalize(_ scores: inout [Int64], _ state: CycleState) {}
+}
+
+/// Runs once the pod is assumed onto a node, before binding; Unreserve undoes it when a
+/// later step fails.
+public protocol ReservePlugin: Plugin {
+    func reserve(_ pod: PodInfo, _ nodeName: String, _ state: CycleState) -> Status
+    func unreserve(_ pod: PodInfo, _ nodeName: String, _ state: CycleState)
+}
+
+extension ReservePlugin {
+    public func unreserve(_ pod: PodInfo, _ nodeName: String, _ state: CycleState) {}
+}
+
+/// The last word before binding: success lets it bind, a rejection sends the pod back to
+/// the queue. (Upstream's "wait" is not supported.)
+public protocol PermitPlugin: Plugin {
+    func permit(_ pod: PodInfo, _ nodeName: String, _ state: CycleState) -> Status
+}
+
+/// Writes the decision to the API; the first plugin that does not Skip binds.
+public protocol BindPlugin: Plugin {
+    func bind(_ pod: PodInfo, _ nodeName: String, _ state: CycleState) async -> Status
+}
+
+/// The plugins of a profile, sorted by extension point in the order given (upstream's
+/// default order). A plugin takes part in every extension point it conforms to.
+public struct Framework: Sendable {
+    public let preFilters: [any PreFilterPlugin]
+    public let filters: [any FilterPlugin]
+    public let postFilters: [any PostFilterPlugin]
+    public let preScores: [any PreScorePlugin]
+    public let scorers: [any ScorePlugin]
+    public let reservers: [any ReservePlugin]
+    public let permits: [any PermitPlugin]
+    public let binders: [any BindPlugin]
+
+    public init(_ plugins: [any Plugin]) {
+        preFilters = plugins.compactMap { $0 as? any PreFilterPlugin }
+        filters = plugins.compactMap { $0 as? any FilterPlugin }
+        postFilters = plugins.compactMap { $0 as? any PostFilterPlugin }
+        preScores = plugins.compactMap { $0 as? any PreScorePlugin }
+        scorers = plugins.compactMap { $0 as? any ScorePlugin }
+        reservers = plugins.compactMap { $0 as? any ReservePlugin }
+        permits = plugins.compactMap { $0 as? any PermitPlugin }
+        binders = plugins.compactMap { $0 as? any BindPlugin }
+    }
+
+    /// PreFilter: the state for this pod, or the rejection; `nodeNames` is the
+    /// intersection of the plugins' narrowing (nil: every node).
+    public func runPreFilters(_ pod: PodInfo, _ state: inout CycleState) -> (Status, nodeNames: Set<String>?) {
+        var names: Set<String>?
+        for p in preFilters {
+            let (status, narrowed) = p.preFilter(pod, &state)
+            switch status.code {
+            case .success: break
+            case .skip: state.skippedFilters.insert(p.name)
+            default: return (status, nil)
+            }
+            if let narrowed { names = names.map { $0.intersection(narrowed) } ?? narrowed }
+        }
+        state.filters = filters.filter { !state.skippedFilters.contains($0.name) }
+        return (.success, names)
+    }
+
+    /// Every filter in order but those PreFilter skipped (so only on a state that
+    /// `runPreFilters` prepared); the first that fails decides.
+    public func runFilters(_ pod: PodInfo, _ node: NodeInfo, _ state: CycleState) -> Status {
+        for f in state.filters {
+            let status = f.filter(pod, node, state)
+            if !status.isSuccess { return status }
+        }
+        return .success
+    }
+
+    public func runAddPod(_ pod: PodInfo, _ existing: PodInfo, on node: NodeInfo, _ state: inout CycleState) {
+        for p in preFilters where !state.skippedFilters.contains(p.name) { p.addPod(pod, existing, on: node, &state) }
+    }
+
+    public func runRemovePod(_ pod: PodInfo, _ existing: PodInfo, on node: NodeInfo, _ state: inout CycleState) {
+        for p in preFilters where !state.skippedFilters.contains(p.name) { p.removePod(pod, existing, on: node, &state) }
+    }
+
+    /// PreScore, Score and NormalizeScore: each node's weighted total.
+    public func runScores(_ pod: PodInfo, _ nodes: [NodeInfo], _ state: inout CycleState) -> [Int64] {
+        for p in preScores where p.preScore(pod, nodes, &state).code == .skip { state.skippedScores.insert(p.name) }
+        var totals = [Int64](repeating: 0, count: nodes.count)
+        for plugin in scorers where !state.skippedScores.contains(plugin.name) {
+            var scores = nodes.map { plugin.score(pod, $0, state) }
+            plugin.normalize(&scores, state)
+            for i in scores.indices { totals[i] += scores[i] * plugin.weight }
+        }
+        return totals
+    }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import SkiffAPI
 import SkiffClient
@@ -15,15 +16,13 @@ public final class Scheduler: Sendable {
     let events: EventRecorder
     let pods: Informer
     let nodes: Informer
-    let filters: [any FilterPlugin] = [NodeUnschedulable(), NodeName(), TaintToleration(), NodeAffinity(), NodePorts(), NodeResourcesFit()]
-    let scorers: [any ScorePlugin] = [TaintToleration(), NodeAffinity(), NodeResourcesFit(), NodeResourcesBalancedAllocation()]
+    let framework: Framework
     let logger = Logger(label: "skiff.scheduler")
 
     struct State {
         var queue = SchedulingQueue()
-        /// The nodes, in one array: a scheduling cycle takes it as its snapshot (a copy
-        /// only if an event changes a node meanwhile) and filters without the lock.
-        var nodes = NodeList()
+        /// A cycle takes it as its snapshot and filters without the lock.
+        var snapshot = Snapshot()
         /// Pods placed by this scheduler whose binding the informer has not shown yet.
         var assumed: [String: String] = [:]
         var nextStart = 0
@@ -38,14 +37,28 @@ public final class Scheduler: Sendable {
 
     let state = Mutex(State())
 
-    public init(factory: InformerFactory) {
+    /// `extraPlugins` run after the defaults at every extension point they implement.
+    public init(factory: InformerFactory, extraPlugins: [any Plugin] = []) {
         client = factory.client
         events = EventRecorder(client: factory.client, component: Self.defaultName)
         pods = factory.informer(.pods)
         nodes = factory.informer(.nodes)
+        let namespaces = factory.informer(.namespaces)
+        let (services, controllers, replicaSets, statefulSets, budgets) = (factory.informer(.services), factory.informer(.replicationControllers),
+                                                                          factory.informer(.replicaSets), factory.informer(.statefulSets),
+                                                                          factory.informer(.podDisruptionBudgets))
+        let spread = PodTopologySpread { ns in
+            .init(services: services.indexer.list(namespace: ns), replicationControllers: controllers.indexer.list(namespace: ns),
+                  replicaSets: replicaSets.indexer.list(namespace: ns), statefulSets: statefulSets.indexer.list(namespace: ns))
+        }
+        // Upstream's default profile, in its order.
+        framework = Framework([NodeUnschedulable(), NodeName(), TaintToleration(), NodeAffinity(), NodePorts(), NodeResourcesFit(),
+                               spread, InterPodAffinity(), DefaultPreemption { budgets.indexer.list(namespace: $0) },
+                               NodeResourcesBalancedAllocation(), ImageLocality()] + extraPlugins + [DefaultBinder(client: client)])
         pods.indexer.indexPodsByNode()
         pods.addHandler { [weak self] e in self?.podEvent(e) }
         nodes.addHandler { [weak self] e in self?.nodeEvent(e) }
+        namespaces.addHandler { [weak self] e in self?.namespaceEvent(e) }
     }
 
     // MARK: - Events
@@ -58,19 +71,25 @@ public final class Scheduler: Sendable {
 
     func podEvent(_ e: InformerEvent) {
         let now = ContinuousClock.now
+        // Parsed outside the lock, which the scheduling loop waits on.
+        let info: PodInfo
+        switch e { case .added(let pod), .updated(_, let pod), .deleted(let pod): info = PodInfo(pod) }
         let wake = state.withLock { s -> CheckedContinuation<Void, Never>? in
             switch e {
             case .added(let pod), .updated(_, let pod):
-                let info = PodInfo(pod)
                 if let node = pod[path: ["spec", "nodeName"]]?.stringValue, !node.isEmpty {
                     s.queue.remove(info.key)
                     let assumedOn = s.assumed.removeValue(forKey: info.key)
-                    if let assumedOn, assumedOn != node { s.nodes.update(assumedOn) { $0.remove(info) } }
+                    if let assumedOn, assumedOn != node { s.snapshot.removePod(info, from: assumedOn) }
                     let terminal = ["Succeeded", "Failed"].contains(pod[path: ["status", "phase"]]?.stringValue ?? "")
                     if terminal {
-                        s.nodes.update(node) { $0.remove(info) }
-                    } else if assumedOn != node || s.nodes[node]?.pods[info.key] == nil {
-                        s.nodes.update(node) { $0.add(info) }
+                        s.snapshot.removePod(info, from: node)
+                        s.queue.moveAllUnschedulable(now: now)
+                    } else if !(assumedOn == node && s.snapshot[node]?.pods[info.key] != nil) && !Self.sameForScheduling(e, on: s.snapshot[node]) {
+                        let placed = s.snapshot[node]?.pods[info.key] == nil
+                        s.snapshot.addPod(info, to: node)
+                        // A pod placed elsewhere may satisfy parked pods' affinity or spread.
+                        if placed { s.queue.moveAllUnschedulable(now: now) }
                     }
                 } else if isPending(pod), s.assumed[info.key] == nil {
                     s.queue.add(info.key, priority: info.priority)
@@ -78,10 +97,9 @@ public final class Scheduler: Sendable {
                     s.queue.remove(info.key)
                 }
             case .deleted(let pod):
-                let info = PodInfo(pod)
                 s.queue.remove(info.key)
                 if let node = s.assumed.removeValue(forKey: info.key) ?? pod[path: ["spec", "nodeName"]]?.stringValue {
-                    s.nodes.update(node) { $0.remove(info) }
+                    s.snapshot.removePod(info, from: node)
                 }
                 // Room was freed: parked pods may fit now.
                 s.queue.moveAllUnschedulable(now: now)
@@ -91,31 +109,51 @@ public final class Scheduler: Sendable {
         wake?.resume()
     }
 
+    /// An update that changes nothing the plugins read (most are kubelet status
+    /// updates) leaves the snapshot alone: replacing the pod would copy the nodes while a
+    /// cycle holds them.
+    static func sameForScheduling(_ e: InformerEvent, on node: NodeInfo?) -> Bool {
+        guard case .updated(let old, let new) = e, let node, node.pods[objectKey(new)] != nil else { return false }
+        return old[path: ["metadata", "labels"]] == new[path: ["metadata", "labels"]] && old["spec"] == new["spec"]
+            && old.deletionTimestamp == new.deletionTimestamp && old[path: ["status", "startTime"]] == new[path: ["status", "startTime"]]
+    }
+
     func nodeEvent(_ e: InformerEvent) {
         let now = ContinuousClock.now
         state.withLock { s in
             switch e {
             case .added(let node), .updated(_, let node):
                 let name = node.name ?? ""
-                if s.nodes[name] == nil {
-                    s.nodes.append(NodeInfo(node))
+                let isNew = s.snapshot[name] == nil
+                s.snapshot.setNode(node)
+                if isNew {
                     // Pods already bound there (informer order is not guaranteed).
-                    for pod in pods.indexer.byIndex(Indexer.podsByNode, name) {
-                        s.nodes.update(name) { $0.add(PodInfo(pod)) }
-                    }
-                } else {
-                    s.nodes.update(name) { $0.update(node) }
+                    for pod in pods.indexer.byIndex(Indexer.podsByNode, name) { s.snapshot.addPod(PodInfo(pod), to: name) }
                 }
                 s.queue.moveAllUnschedulable(now: now)
             case .deleted(let node):
-                s.nodes.remove(node.name ?? "")
+                s.snapshot.removeNode(node.name ?? "")
+            }
+        }
+    }
+
+    func namespaceEvent(_ e: InformerEvent) {
+        let now = ContinuousClock.now
+        state.withLock { s in
+            switch e {
+            case .added(let ns), .updated(_, let ns):
+                s.snapshot.setNamespace(ns.name ?? "", labels: ns.labels)
+                // Terms selecting namespaces by label may match differently now.
+                s.queue.moveAllUnschedulable(now: now)
+            case .deleted(let ns):
+                s.snapshot.setNamespace(ns.name ?? "", labels: nil)
             }
         }
     }
 
     // MARK: - The loop
 
-    /// Schedules until cancelled; bindings run beside the loop.
+    /// Schedules until cancelled; bindings and evictions run beside the loop.
     public func run() async {
         await withTaskGroup(of: Void.self) { group in
             // Back-offs end on time even when nothing else happens.
@@ -146,11 +184,14 @@ public final class Scheduler: Sendable {
                 guard let pod = pods.indexer.get(entry.key), isPending(pod) else { continue }
                 let info = PodInfo(pod)
                 switch scheduleOne(info) {
-                case .success(let node):
-                    group.addTask { [self] in await bind(info, to: node, entry) }
+                case .success(let (node, cycle)):
+                    group.addTask { [self] in await bind(info, to: node, cycle, entry) }
                 case .failure(let fit):
                     state.withLock { $0.queue.failed(entry, unschedulable: true, now: .now) }
-                    group.addTask { [self] in await reportUnschedulable(info, fit) }
+                    group.addTask { [self] in
+                        if let preemption = fit.preemption { await preempt(info, preemption) }
+                        await reportUnschedulable(info, fit)
+                    }
                 }
             }
             group.cancelAll()
@@ -165,79 +206,168 @@ public final class Scheduler: Sendable {
         return max(100, total * percent / 100)
     }
 
-    /// Filters and scores on a snapshot of the nodes, outside the lock, then assumes the
-    /// pod onto the chosen node; or says why it fits nowhere.
-    func scheduleOne(_ pod: PodInfo) -> Result<String, FitError> {
+    /// Runs the scheduling cycle on a snapshot, outside the lock, then assumes the pod onto
+    /// the chosen node and runs Reserve and Permit; or says why it fits nowhere.
+    func scheduleOne(_ pod: PodInfo) -> Result<(String, CycleState), FitError> {
         let (result, next) = decide(pod)
         state.withLock { s in
             s.nextStart = next
-            if case .success(let chosen) = result {
-                s.nodes.update(chosen) { $0.add(pod) }
+            if case .success(let (chosen, _)) = result {
+                s.snapshot.addPod(pod, to: chosen)
                 s.assumed[pod.key] = chosen
+                s.queue.moveAllUnschedulable(now: .now)
             }
         }
-        return result
+        guard case .success(let (chosen, cycle)) = result else { return result }
+        var reserved: [any ReservePlugin] = []
+        var verdict = Status.success
+        for r in framework.reservers {
+            verdict = r.reserve(pod, chosen, cycle)
+            reserved.append(r)
+            if !verdict.isSuccess { break }
+        }
+        if verdict.isSuccess {
+            for p in framework.permits {
+                verdict = p.permit(pod, chosen, cycle)
+                if !verdict.isSuccess { break }
+            }
+        }
+        if verdict.isSuccess { return result }
+        for r in reserved.reversed() { r.unreserve(pod, chosen, cycle) }
+        forget(pod, on: chosen)
+        let total = state.withLock { $0.snapshot.nodes.count }
+        return .failure(FitError(nodes: total, reasons: [:], preFilterMessage: verdict.reasons.joined(separator: ", ")))
     }
 
-    /// Filters and scores; returns the node and where the next cycle starts looking. The
-    /// snapshot is released on return, so the assume that follows changes the nodes in
-    /// place.
-    func decide(_ pod: PodInfo) -> (Result<String, FitError>, next: Int) {
-        let (nodes, start) = state.withLock { ($0.nodes.all, $0.nextStart) }
+    /// Takes back an assumed pod whose binding will not happen.
+    func forget(_ pod: PodInfo, on node: String) {
+        state.withLock { s in
+            if s.assumed.removeValue(forKey: pod.key) != nil { s.snapshot.removePod(pod, from: node) }
+        }
+    }
+
+    /// PreFilter, Filter (PostFilter when nothing fits), PreScore and Score; returns the
+    /// node and where the next cycle starts looking. The snapshot is released on return, so
+    /// the assume that follows changes the nodes in place.
+    func decide(_ pod: PodInfo) -> (Result<(String, CycleState), FitError>, next: Int) {
+        let (snapshot, start) = state.withLock { ($0.snapshot, $0.nextStart) }
+        var cycle = CycleState(snapshot: snapshot)
+        let nodes = snapshot.nodes
         let total = nodes.count
-        let want = Self.feasibleNodesToFind(total)
+        if total == 0 { return (.failure(FitError(nodes: 0, reasons: [:])), 0) }
+        let (pre, narrowed) = framework.runPreFilters(pod, &cycle)
+        guard pre.isSuccess else { return (.failure(FitError(nodes: total, reasons: [:], preFilterMessage: pre.reasons.joined(separator: ", "))), start) }
+        // PreFilter named the only nodes worth trying: the rest are not looked at.
+        let candidates = narrowed.map { names in names.compactMap { snapshot.index(of: $0) }.sorted() }
+        let count = candidates?.count ?? total
+        let want = Self.feasibleNodesToFind(count)
         var feasible: [Int] = []
-        var reasons: [String: Int] = [:]
-        var unresolvable = 0
+        var failed: [(Int, Status)] = []
         var examined = 0
-        while examined < total, feasible.count < want {
-            let index = (start + examined) % total
-            examined += 1
-            var passed = true
-            for f in filters {
-                let status = f.filter(pod, nodes[index])
-                if !status.isSuccess {
-                    for r in status.reasons { reasons[r, default: 0] += 1 }
-                    if status.code == .unresolvable { unresolvable += 1 }
-                    passed = false
+        while examined < count, feasible.count < want {
+            // As many nodes as are still wanted, filtered on both cores; those past the
+            // last one needed are dropped, as upstream's early cancel does.
+            let batch = min(count - examined, want - feasible.count)
+            let indices = (0..<batch).map { i in
+                let position = (start + examined + i) % count
+                return candidates?[position] ?? position
+            }
+            let statuses = Self.filterInParallel(indices) { [cycle] in framework.runFilters(pod, nodes[$0], cycle) }
+            for (i, status) in statuses.enumerated() where feasible.count < want {
+                examined += 1
+                if status.isSuccess { feasible.append(indices[i]) } else { failed.append((indices[i], status)) }
+            }
+        }
+        let next = count > 0 ? (start + examined) % count : 0
+        guard !feasible.isEmpty else {
+            var statuses: [String: Status] = [:]
+            var reasons: [String: Int] = [:]
+            for (i, status) in failed {
+                statuses[nodes[i].name] = status
+                for r in status.reasons { reasons[r, default: 0] += 1 }
+            }
+            if let candidates {
+                let skipped = Status.unresolvable("node(s) didn't satisfy plugin(s) [NodeAffinity]")
+                let named = Set(candidates)
+                for i in nodes.indices where !named.contains(i) { statuses[nodes[i].name] = skipped }
+                if total > count { reasons[skipped.reasons[0], default: 0] += total - count }
+            }
+            var fit = FitError(nodes: total, reasons: reasons)
+            for p in framework.postFilters {
+                let result = p.postFilter(pod, cycle, statuses, framework)
+                if result.status.isSuccess, result.nominatedNodeName != nil {
+                    fit.preemption = result
+                    fit.postFilterMessage = ""
                     break
                 }
+                fit.postFilterMessage = result.status.reasons.joined(separator: " ")
             }
-            if passed { feasible.append(index) }
+            return (.failure(fit), next)
         }
-        let next = total > 0 ? (start + examined) % total : 0
-        guard !feasible.isEmpty else {
-            return (.failure(FitError(nodes: total, reasons: reasons, unresolvable: unresolvable)), next)
-        }
-        var totals = [Int64](repeating: 0, count: feasible.count)
-        if feasible.count > 1 {
-            for plugin in scorers {
-                var scores = feasible.map { plugin.score(pod, nodes[$0]) }
-                plugin.normalize(&scores)
-                for i in scores.indices { totals[i] += scores[i] * plugin.weight }
-            }
-        }
-        // The best score; ties go to the first found, which rotates with nextStart.
         var best = 0
-        for i in totals.indices where totals[i] > totals[best] { best = i }
-        return (.success(nodes[feasible[best]].name), next)
+        if feasible.count > 1 {
+            let totals = framework.runScores(pod, feasible.map { nodes[$0] }, &cycle)
+            // The best score; ties go to the first found, which rotates with nextStart.
+            for i in totals.indices where totals[i] > totals[best] { best = i }
+        }
+        cycle.releaseSnapshot()
+        return (.success((nodes[feasible[best]].name, cycle)), next)
     }
 
-    func bind(_ pod: PodInfo, to node: String, _ entry: SchedulingQueue.Entry) async {
-        let (namespace, name) = (pod.pod.namespace ?? "", pod.pod.name ?? "")
-        let binding: JSON = ["apiVersion": "v1", "kind": "Binding",
-                             "metadata": ["name": .string(name), "namespace": .string(namespace), "uid": .string(pod.pod.uid ?? "")],
-                             "target": ["apiVersion": "v1", "kind": "Node", "name": .string(node)]]
-        do {
-            let response = try await client.transport.send(ClientRequest(method: "POST", path: Resource.pods.path(namespace: namespace, name: name, subresource: "binding"),
-                                                                         body: binding.serialized()))
-            guard response.status == 201 || response.status == 200 else { throw ClientError(status: response.status, body: response.body) }
-            events.event(pod.pod, .pods, type: "Normal", reason: "Scheduled", message: "Successfully assigned \(namespace)/\(name) to \(node)")
-        } catch {
-            logger.debug("binding failed", metadata: ["pod": "\(pod.key)", "error": "\(error)"])
-            state.withLock { s in
-                if s.assumed.removeValue(forKey: pod.key) != nil { s.nodes.update(node) { $0.remove(pod) } }
-                s.queue.failed(entry, unschedulable: false, now: .now)
+    /// Below this many nodes a second thread costs more than it saves.
+    static let parallelFilterThreshold = 64
+
+    /// Result slots two threads fill at disjoint indices.
+    private struct Slots: @unchecked Sendable { let base: UnsafeMutablePointer<Status> }
+
+    /// `filter` over `indices` on two threads (the machine's cores), results in order.
+    static func filterInParallel(_ indices: [Int], _ filter: @Sendable (Int) -> Status) -> [Status] {
+        if indices.count < parallelFilterThreshold { return indices.map(filter) }
+        return [Status](unsafeUninitializedCapacity: indices.count) { buffer, initialized in
+            let half = indices.count / 2
+            let slots = Slots(base: buffer.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: 2) { part in
+                for i in (part == 0 ? 0..<half : half..<indices.count) { (slots.base + i).initialize(to: filter(indices[i])) }
+            }
+            initialized = indices.count
+        }
+    }
+
+    func bind(_ pod: PodInfo, to node: String, _ cycle: CycleState, _ entry: SchedulingQueue.Entry) async {
+        var status = Status.skip
+        for b in framework.binders {
+            status = await b.bind(pod, node, cycle)
+            if status.code != .skip { break }
+        }
+        if status.isSuccess {
+            events.event(pod.pod, .pods, type: "Normal", reason: "Scheduled", message: "Successfully assigned \(pod.key) to \(node)")
+            return
+        }
+        logger.debug("binding failed", metadata: ["pod": "\(pod.key)", "error": "\(status.reasons)"])
+        for r in framework.reservers.reversed() { r.unreserve(pod, node, cycle) }
+        forget(pod, on: node)
+        state.withLock { $0.queue.failed(entry, unschedulable: false, now: .now) }
+    }
+
+    // MARK: - Preemption
+
+    /// Carries out what DefaultPreemption chose: each victim is marked with a
+    /// DisruptionTarget condition, deleted, and told why by a Preempted event.
+    func preempt(_ pod: PodInfo, _ result: PostFilterResult) async {
+        guard let node = result.nominatedNodeName else { return }
+        for victim in result.victims {
+            // The informer's copy: the snapshot may hold the pod as it was when assumed.
+            let current = pods.indexer.get(victim.key) ?? victim.pod
+            var conditions = (current[path: ["status", "conditions"]]?.arrayValue ?? []).filter { $0["type"] != "DisruptionTarget" }
+            conditions.append(["type": "DisruptionTarget", "status": "True", "lastTransitionTime": .string(Timestamp.now().rfc3339),
+                               "reason": "PreemptionByScheduler", "message": .string("\(Self.defaultName): preempting to accommodate a higher priority pod")])
+            let (namespace, name) = (victim.namespace, victim.pod.name ?? "")
+            do {
+                _ = try await client.patch(.pods, namespace: namespace, name, merge: ["status": ["conditions": .array(conditions)]], subresource: "status")
+                try await client.delete(.pods, namespace: namespace, name, preconditionUID: victim.pod.uid, ignoreNotFound: true)
+                events.event(current, .pods, type: "Normal", reason: "Preempted", message: "Preempted by pod \(pod.pod.uid ?? "") on node \(node)")
+            } catch {
+                logger.debug("evicting a preemption victim failed", metadata: ["pod": "\(victim.key)", "error": "\(error)"])
             }
         }
     }
@@ -247,55 +377,46 @@ public final class Scheduler: Sendable {
     struct FitError: Error {
         var nodes: Int
         var reasons: [String: Int]
-        var unresolvable: Int
+        /// A PreFilter (or Permit) rejection: said instead of the per-node reasons.
+        var preFilterMessage: String?
+        /// What PostFilter said ("preemption: …"); empty when it nominated a node.
+        var postFilterMessage = ""
+        var preemption: PostFilterResult?
+
+        init(nodes: Int, reasons: [String: Int], preFilterMessage: String? = nil) {
+            self.nodes = nodes
+            self.reasons = reasons
+            self.preFilterMessage = preFilterMessage
+        }
 
         /// Upstream's message: reasons counted and sorted, then what preemption found.
         var message: String {
-            let parts = reasons.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
-            var preemption: [String] = []
-            if nodes - unresolvable > 0 { preemption.append("\(nodes - unresolvable) No preemption victims found for incoming pod") }
-            if unresolvable > 0 { preemption.append("\(unresolvable) Preemption is not helpful for scheduling") }
-            let head = "0/\(nodes) nodes are available" + (parts.isEmpty ? "" : ": " + parts.joined(separator: ", "))
-            return head + ". preemption: 0/\(nodes) nodes are available: " + (preemption.isEmpty ? "" : preemption.joined(separator: ", ")) + "."
+            if nodes == 0 { return "no nodes available to schedule pods" }
+            var text = "0/\(nodes) nodes are available"
+            if let preFilterMessage {
+                text += ": \(preFilterMessage)."
+            } else {
+                text += ": " + reasons.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ") + "."
+            }
+            return postFilterMessage.isEmpty ? text : text + " " + postFilterMessage
         }
     }
 
-    /// PodScheduled=False with the reason, and a FailedScheduling event.
+    /// PodScheduled=False with the reason (and the node preemption nominated), and a
+    /// FailedScheduling event.
     func reportUnschedulable(_ pod: PodInfo, _ fit: FitError) async {
         let message = fit.message
         var next = pod.pod
         var conditions = (pod.pod[path: ["status", "conditions"]]?.arrayValue ?? []).filter { $0["type"] != "PodScheduled" }
         let old = pod.pod[path: ["status", "conditions"]]?.arrayValue?.first { $0["type"] == "PodScheduled" }
-        if old?["message"]?.stringValue != message {
+        let nominated = fit.preemption?.nominatedNodeName
+        if old?["message"]?.stringValue != message || (nominated != nil && pod.pod[path: ["status", "nominatedNodeName"]]?.stringValue != nominated) {
             conditions.append(["type": "PodScheduled", "status": "False", "lastProbeTime": nil,
                                "lastTransitionTime": .string(Timestamp.now().rfc3339), "reason": "Unschedulable", "message": .string(message)])
             next[path: ["status", "conditions"]] = .array(conditions)
+            if let nominated { next[path: ["status", "nominatedNodeName"]] = .string(nominated) }
             _ = try? await client.update(.pods, next, subresource: "status")
         }
         events.event(pod.pod, .pods, type: "Warning", reason: "FailedScheduling", message: message)
-    }
-}
-
-/// The scheduler's nodes: an array (the cycle's snapshot) with an index by name.
-struct NodeList {
-    private(set) var all: [NodeInfo] = []
-    private var index: [String: Int] = [:]
-
-    subscript(name: String) -> NodeInfo? { index[name].map { all[$0] } }
-
-    /// Changes a node in place (no copy while no snapshot shares the array).
-    mutating func update(_ name: String, _ body: (inout NodeInfo) -> Void) {
-        if let i = index[name] { body(&all[i]) }
-    }
-
-    mutating func append(_ n: NodeInfo) {
-        index[n.name] = all.count
-        all.append(n)
-    }
-
-    mutating func remove(_ name: String) {
-        guard let i = index.removeValue(forKey: name) else { return }
-        all.remove(at: i)
-        for j in i..<all.count { index[all[j].name] = j }
     }
 }

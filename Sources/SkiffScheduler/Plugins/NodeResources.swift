@@ -4,7 +4,7 @@ struct NodeResourcesFit: FilterPlugin, ScorePlugin {
     let name = "NodeResourcesFit"
     let weight: Int64 = 1
 
-    func filter(_ pod: PodInfo, _ node: NodeInfo) -> Status {
+    func filter(_ pod: PodInfo, _ node: NodeInfo, _ state: CycleState) -> Status {
         var reasons: [String] = []
         if node.requested.pods + 1 > node.allocatable.pods { reasons.append("Too many pods") }
         let r = pod.requests, free = node.allocatable, used = node.requested
@@ -18,7 +18,7 @@ struct NodeResourcesFit: FilterPlugin, ScorePlugin {
     }
 
     /// LeastAllocated: the share of cpu and memory left once the pod is placed.
-    func score(_ pod: PodInfo, _ node: NodeInfo) -> Int64 {
+    func score(_ pod: PodInfo, _ node: NodeInfo, _ state: CycleState) -> Int64 {
         func left(_ requested: Int64, _ capacity: Int64) -> Int64 {
             capacity <= 0 || requested > capacity ? 0 : (capacity - requested) * 100 / capacity
         }
@@ -33,7 +33,7 @@ struct NodeResourcesBalancedAllocation: ScorePlugin {
     let name = "NodeResourcesBalancedAllocation"
     let weight: Int64 = 1
 
-    func score(_ pod: PodInfo, _ node: NodeInfo) -> Int64 {
+    func score(_ pod: PodInfo, _ node: NodeInfo, _ state: CycleState) -> Int64 {
         func fraction(_ requested: Int64, _ capacity: Int64) -> Double {
             capacity <= 0 ? 1 : min(1, Double(requested) / Double(capacity))
         }
