@@ -50,6 +50,7 @@ public final class JobController: Controller {
         client = factory.client
         jobs = factory.informer(.jobs)
         pods = factory.informer(.pods)
+        pods.indexer.indexByController()
         backoffBase = podFailureBackoff
         self.now = now
         events = EventRecorder(client: client, component: "job-controller")
@@ -185,12 +186,10 @@ public final class JobController: Controller {
     /// finalizer, as upstream, so they are counted like the pods it makes.
     func ownedPods(_ job: JSON) async throws -> [JSON] {
         let selector = (try? LabelSelector(job[path: ["spec", "selector"]])) ?? .nothing
-        var owned: [JSON] = []
-        for pod in pods.indexer.list(namespace: job.namespace ?? "") {
-            if let ref = controllerRef(pod) {
-                if ref["uid"]?.stringValue == job.uid { owned.append(pod) }
-            } else if job.deletionTimestamp == nil, pod.deletionTimestamp == nil, !selector.isEmpty, selector.matches(pod.labels),
-                      let adopted = try await adopt(pod, by: job, client: client, finalizer: Self.trackingFinalizer) {
+        var owned = pods.indexer.byIndex(Indexer.byController, job.uid ?? "")
+        for pod in pods.indexer.byIndex(Indexer.byController, "") where pod.namespace == job.namespace {
+            if job.deletionTimestamp == nil, pod.deletionTimestamp == nil, !selector.isEmpty, selector.matches(pod.labels),
+               let adopted = try await adopt(pod, by: job, client: client, finalizer: Self.trackingFinalizer) {
                 owned.append(adopted)
             }
         }
