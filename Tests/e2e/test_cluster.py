@@ -179,6 +179,17 @@ spec:
     kc("set", "image", "daemonset/agent", "c=busybox:2")
     kc("rollout", "status", "daemonset/agent", "--timeout=60s")
     wait_for("all updated", lambda: [p["spec"]["containers"][0]["image"] for p in pods(kc, "app=agent")] == ["busybox:2"] * 3)
+    # Each template is a ControllerRevision: history lists both, undo goes back.
+    history = kc("rollout", "history", "daemonset/agent")
+    assert "\n1 " in history and "\n2 " in history
+    revisions = json.loads(kc("get", "controllerrevisions", "-o", "json"))["items"]
+    assert sorted(r["revision"] for r in revisions) == [1, 2]
+    hashes = {r["metadata"]["labels"]["controller-revision-hash"] for r in revisions if r["revision"] == 2}
+    assert {p["metadata"]["labels"]["controller-revision-hash"] for p in pods(kc, "app=agent")} == hashes
+    kc("rollout", "undo", "daemonset/agent")
+    kc("rollout", "status", "daemonset/agent", "--timeout=60s")
+    wait_for("back on busybox:1", lambda: [p["spec"]["containers"][0]["image"] for p in pods(kc, "app=agent")] == ["busybox:1"] * 3)
+    assert sorted(r["revision"] for r in json.loads(kc("get", "controllerrevisions", "-o", "json"))["items"]) == [2, 3]
     # A node selector no node matches but one: the daemon leaves the others.
     kc.namespace, ns = None, kc.namespace
     kc("label", "node", "sim-1", "role=edge")

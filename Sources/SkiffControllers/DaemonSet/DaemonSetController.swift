@@ -6,23 +6,28 @@ import SkiffCore
 /// affinity, taints it tolerates), as upstream: the pods carry required node affinity to
 /// their node, so the default scheduler binds them there; the daemon tolerations upstream
 /// adds are added; a changed template rolls out node by node within maxUnavailable
-/// (RollingUpdate) or waits for pods to be deleted (OnDelete). Pods are labelled
-/// controller-revision-hash with the template's hash.
+/// (RollingUpdate) or waits for pods to be deleted (OnDelete). Each template is kept as
+/// a ControllerRevision, as upstream, so `kubectl rollout history/undo ds` work; pods are
+/// labelled controller-revision-hash with their revision's hash.
 public final class DaemonSetController: Controller {
     public let name = "daemonset"
     public let queue = WorkQueue(name: "daemonset")
     let client: Client
+    let history: ControllerHistory
     let daemonSets: Informer
     let nodes: Informer
     let pods: Informer
+    let controllerRevisions: Informer
 
-    static let hashLabel = "controller-revision-hash"
+    static let hashLabel = ControllerHistory.hashLabel
 
     public init(factory: InformerFactory) {
         client = factory.client
+        history = ControllerHistory(client: factory.client)
         daemonSets = factory.informer(.daemonSets)
         nodes = factory.informer(.nodes)
         pods = factory.informer(.pods)
+        controllerRevisions = factory.informer(.controllerRevisions)
         pods.indexer.indexByController()
         daemonSets.addHandler { [queue] e in
             switch e {
@@ -56,7 +61,13 @@ public final class DaemonSetController: Controller {
     public func sync(key: String) async throws {
         guard let ds = daemonSets.indexer.get(key), ds.deletionTimestamp == nil else { return }
         let namespace = ds.namespace ?? ""
-        let hash = DeploymentController.templateHash(ds[path: ["spec", "template"]] ?? [:], collisionCount: 0)
+        let selector = (try? LabelSelector(ds[path: ["spec", "selector"]])) ?? .nothing
+        let revisions = ControllerHistory.sorted(
+            try await ControllerRefManager(client: client, resource: .controllerRevisions, owner: ds, selector: selector)
+                .claim(controllerRevisions.indexer.list(namespace: namespace)))
+        var collisionCount = ds[path: ["status", "collisionCount"]]?.int64Value ?? 0
+        let current = try await history.revision(of: ds, among: revisions, collisionCount: &collisionCount)
+        let hash = current.labels[Self.hashLabel] ?? ""
         let owned = pods.indexer.byIndex(Indexer.byController, ds.uid ?? "").filter(isActive)
         var byNode: [String: [JSON]] = [:]
         for p in owned { byNode[Self.targetNode(p) ?? "", default: []].append(p) }
@@ -84,7 +95,9 @@ public final class DaemonSetController: Controller {
                 unavailable += 1
             }
         }
-        try await updateStatus(ds, byNode: byNode, eligible: eligibleNames, hash: hash)
+        try await updateStatus(ds, byNode: byNode, eligible: eligibleNames, hash: hash, collisionCount: collisionCount)
+        let inUse = Set(owned.compactMap { $0.labels[Self.hashLabel].map { ControllerHistory.name(parent: ds.name ?? "", hash: $0) } } + [current.name ?? ""])
+        try await history.truncate(revisions, of: ds, inUse: inUse)
     }
 
     static func maxUnavailable(_ ds: JSON, of count: Int) -> Int {
@@ -126,7 +139,7 @@ public final class DaemonSetController: Controller {
         return ["apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec]
     }
 
-    func updateStatus(_ ds: JSON, byNode: [String: [JSON]], eligible: Set<String>, hash: String) async throws {
+    func updateStatus(_ ds: JSON, byNode: [String: [JSON]], eligible: Set<String>, hash: String, collisionCount: Int64) async throws {
         let now = Timestamp.now()
         let minReady = ds[path: ["spec", "minReadySeconds"]]?.int64Value ?? 0
         let onEligible = byNode.filter { eligible.contains($0.key) }.compactMap { $0.value.first }
@@ -140,6 +153,7 @@ public final class DaemonSetController: Controller {
         status["numberUnavailable"] = .number(JSONNumber(max(0, eligible.count - available)))
         status["updatedNumberScheduled"] = .number(JSONNumber(onEligible.filter { $0.labels[Self.hashLabel] == hash }.count))
         if let g = ds.generation { status["observedGeneration"] = .number(JSONNumber(g)) }
+        status["collisionCount"] = collisionCount > 0 ? .number(JSONNumber(collisionCount)) : nil
         for key in ["numberAvailable", "numberUnavailable", "updatedNumberScheduled"] where status[key] == 0 { status[key] = nil }
         guard JSON.object(status) != ds["status"] else { return }
         var next = ds

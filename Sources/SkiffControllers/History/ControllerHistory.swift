@@ -87,4 +87,36 @@ struct ControllerHistory {
     func delete(_ revision: JSON) async throws {
         try await client.delete(.controllerRevisions, namespace: revision.namespace, revision.name ?? "", preconditionUID: revision.uid, ignoreNotFound: true)
     }
+
+    /// getPatch (StatefulSets and DaemonSets alike): the parent's template as a strategic
+    /// merge patch that replaces it whole, with keys sorted and `creationTimestamp: null`
+    /// as Go writes the typed template. kubectl computes the same bytes to tell whether
+    /// `rollout undo` is needed, and applies them as they are to roll back.
+    static func templatePatch(_ parent: JSON) -> JSON {
+        var template = parent[path: ["spec", "template"]] ?? [:]
+        if template[path: ["metadata", "creationTimestamp"]] == nil { template[path: ["metadata", "creationTimestamp"]] = .null }
+        template["$patch"] = "replace"
+        return canonical(["spec": ["template": template]])
+    }
+
+    /// The revision `parent`'s template is, among its `revisions` (oldest first): the
+    /// newest if equal, else an equal older one renumbered to the top, else a new one.
+    func revision(of parent: JSON, among revisions: [JSON], collisionCount: inout Int64) async throws -> JSON {
+        let next = (revisions.last.map(Self.revision) ?? 0) + 1
+        let candidate = Self.make(parent: parent, labels: parent[path: ["spec", "template", "metadata", "labels"]],
+                                  annotations: parent[path: ["metadata", "annotations"]],
+                                  data: Self.templatePatch(parent), revision: next, collisionCount: collisionCount)
+        let equal = revisions.filter { Self.equal($0, candidate) }
+        if let latest = revisions.last, let match = equal.last, match.name == latest.name { return latest }
+        if let match = equal.last { return try await renumber(match, to: next) }
+        return try await create(candidate, parent: parent, collisionCount: &collisionCount)
+    }
+
+    /// Deletes the oldest of `revisions` beyond the parent's revisionHistoryLimit (10)
+    /// whose names are not `inUse`.
+    func truncate(_ revisions: [JSON], of parent: JSON, inUse: Set<String>) async throws {
+        let idle = revisions.filter { !inUse.contains($0.name ?? "") }
+        let limit = parent[path: ["spec", "revisionHistoryLimit"]]?.intValue ?? 10
+        for r in idle.prefix(max(0, idle.count - limit)) { try await delete(r) }
+    }
 }

@@ -94,17 +94,6 @@ public final class StatefulSetController: Controller {
 
     // MARK: - Revisions
 
-    /// getPatch: the set's template as a strategic merge patch that replaces it whole,
-    /// with keys sorted and `creationTimestamp: null` as Go writes the typed template.
-    /// kubectl computes the same bytes to tell whether `rollout undo` is needed, and
-    /// applies them as they are to roll back.
-    static func revisionData(_ set: JSON) -> JSON {
-        var template = set[path: ["spec", "template"]] ?? [:]
-        if template[path: ["metadata", "creationTimestamp"]] == nil { template[path: ["metadata", "creationTimestamp"]] = .null }
-        template["$patch"] = "replace"
-        return canonical(["spec": ["template": template]])
-    }
-
     /// ApplyRevision: the set with the template a revision recorded.
     static func applying(_ revision: JSON, to set: JSON) -> JSON {
         guard var template = revision[path: ["data", "spec", "template"]] else { return set }
@@ -114,22 +103,10 @@ public final class StatefulSetController: Controller {
         return result
     }
 
-    /// getStatefulSetRevisions: the revision the set's template is (creating it, or
-    /// renumbering an equal older one to the newest), and the revision status names as
-    /// current (the update revision when there is none).
+    /// getStatefulSetRevisions: the revision the set's template is, and the revision
+    /// status names as current (the update revision when there is none).
     func currentAndUpdateRevisions(_ set: JSON, revisions: [JSON], collisionCount: inout Int64) async throws -> (current: JSON, update: JSON) {
-        let next = (revisions.last.map(ControllerHistory.revision) ?? 0) + 1
-        let candidate = ControllerHistory.make(parent: set, labels: set[path: ["spec", "template", "metadata", "labels"]], annotations: set[path: ["metadata", "annotations"]],
-                                               data: Self.revisionData(set), revision: next, collisionCount: collisionCount)
-        let equal = revisions.filter { ControllerHistory.equal($0, candidate) }
-        let update: JSON
-        if let latest = revisions.last, let match = equal.last, match.name == latest.name {
-            update = latest
-        } else if let match = equal.last {
-            update = try await history.renumber(match, to: next)
-        } else {
-            update = try await history.create(candidate, parent: set, collisionCount: &collisionCount)
-        }
+        let update = try await history.revision(of: set, among: revisions, collisionCount: &collisionCount)
         let currentName = set[path: ["status", "currentRevision"]]?.stringValue
         let current = revisions.first { $0.name == currentName && $0.name != update.name } ?? update
         return (current, update)
@@ -140,9 +117,7 @@ public final class StatefulSetController: Controller {
     func truncateHistory(_ set: JSON, revisions: [JSON], pods: [JSON], live: [String?]) async throws {
         var inUse = Set(live.compactMap { $0 })
         for p in pods { if let r = p.labels[ControllerHistory.hashLabel] { inUse.insert(r) } }
-        let idle = revisions.filter { !inUse.contains($0.name ?? "") }
-        let limit = set[path: ["spec", "revisionHistoryLimit"]]?.intValue ?? 10
-        for r in idle.prefix(max(0, idle.count - limit)) { try await history.delete(r) }
+        try await history.truncate(revisions, of: set, inUse: inUse)
     }
 
     // MARK: - Pods
