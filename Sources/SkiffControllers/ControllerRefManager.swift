@@ -47,12 +47,18 @@ extension ControllerRefManager {
     }
 }
 
-/// Replaces an object's owner references. The uid precondition keeps a recreated object
-/// of the same name from being changed by mistake; one that is gone or changed is left
-/// to the next sync (nil).
+/// Replaces an object's owner references (and adds `finalizer`, which a Job's pods
+/// carry). The uid precondition keeps a recreated object of the same name from being
+/// changed by mistake; with a finalizer, whose list is replaced whole, the
+/// resourceVersion one keeps a concurrent change to it from being lost. One that is gone
+/// or changed is left to the next sync (nil).
 @discardableResult
-func setOwnerReferences(_ client: Client, _ resource: Resource, _ o: JSON, _ refs: [JSON]) async throws -> JSON? {
-    let patch: JSON = ["metadata": ["ownerReferences": .array(refs), "uid": .string(o.uid ?? "")]]
+func setOwnerReferences(_ client: Client, _ resource: Resource, _ o: JSON, _ refs: [JSON], addingFinalizer finalizer: String? = nil) async throws -> JSON? {
+    var patch: JSON = ["metadata": ["ownerReferences": .array(refs), "uid": .string(o.uid ?? "")]]
+    if let finalizer, !o.finalizers.contains(finalizer) {
+        patch[path: ["metadata", "finalizers"]] = .array((o.finalizers + [finalizer]).map { .string($0) })
+        patch[path: ["metadata", "resourceVersion"]] = .string(o.resourceVersion ?? "")
+    }
     do {
         return try await client.patch(resource, namespace: o.namespace, o.name ?? "", merge: patch)
     } catch let e as ClientError where e.isNotFound || e.isConflict {

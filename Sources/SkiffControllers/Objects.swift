@@ -13,24 +13,6 @@ func ownerReference(_ owner: JSON) -> JSON {
      "uid": .string(owner.uid ?? ""), "controller": true, "blockOwnerDeletion": true]
 }
 
-/// Takes an orphan: sets `owner` as its controller, and adds `finalizer` if given (the
-/// uid precondition keeps a recreated pod of the same name from being adopted by
-/// mistake; the resourceVersion one, lists changed meanwhile from being overwritten). nil
-/// when the pod is gone or changed meanwhile.
-func adopt(_ pod: JSON, by owner: JSON, client: Client, finalizer: String? = nil) async throws -> JSON? {
-    let refs = pod.ownerReferences + [ownerReference(owner)]
-    var patch: JSON = ["metadata": ["ownerReferences": .array(refs), "uid": .string(pod.uid ?? "")]]
-    if let finalizer, !pod.finalizers.contains(finalizer) {
-        patch[path: ["metadata", "finalizers"]] = .array((pod.finalizers + [finalizer]).map { .string($0) })
-        patch[path: ["metadata", "resourceVersion"]] = .string(pod.resourceVersion ?? "")
-    }
-    do {
-        return try await client.patch(.pods, namespace: pod.namespace, pod.name ?? "", merge: patch)
-    } catch let e as ClientError where e.isNotFound || e.isConflict {
-        return nil
-    }
-}
-
 /// Running or pending, and not being deleted: what counts toward replicas.
 func isActive(_ pod: JSON) -> Bool {
     let phase = pod[path: ["status", "phase"]]?.stringValue

@@ -189,7 +189,8 @@ public final class JobController: Controller {
         var owned = pods.indexer.byIndex(Indexer.byController, job.uid ?? "")
         for pod in pods.indexer.byIndex(Indexer.byController, "") where pod.namespace == job.namespace {
             if job.deletionTimestamp == nil, pod.deletionTimestamp == nil, !selector.isEmpty, selector.matches(pod.labels),
-               let adopted = try await adopt(pod, by: job, client: client, finalizer: Self.trackingFinalizer) {
+               let adopted = try await setOwnerReferences(client, .pods, pod, pod.ownerReferences + [ownerReference(job)],
+                                                          addingFinalizer: Self.trackingFinalizer) {
                 owned.append(adopted)
             }
         }
