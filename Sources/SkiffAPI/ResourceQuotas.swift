@@ -66,25 +66,36 @@ public enum ResourceQuotas {
         return u
     }
 
-    /// Whether a quota's scopes (Terminating, NotTerminating, BestEffort, NotBestEffort)
-    /// take in `pod`; objects other than pods fall only under quotas without scopes.
+    /// Whether a quota's scopes (Terminating, NotTerminating, BestEffort, NotBestEffort,
+    /// PriorityClass — from spec.scopes or spec.scopeSelector) take in `object`; objects
+    /// other than pods fall only under quotas without scopes.
     public static func scopesMatch(_ quota: JSON, _ object: JSON, isPod: Bool) -> Bool {
-        var scopes = (quota[path: ["spec", "scopes"]]?.arrayValue ?? []).compactMap(\.stringValue)
+        var requirements = (quota[path: ["spec", "scopes"]]?.arrayValue ?? []).compactMap(\.stringValue).map { ($0, "Exists", [String]()) }
         for e in quota[path: ["spec", "scopeSelector", "matchExpressions"]]?.arrayValue ?? [] {
-            if e["operator"] == "Exists", let s = e["scopeName"]?.stringValue { scopes.append(s) }
+            requirements.append((e["scopeName"]?.stringValue ?? "", e["operator"]?.stringValue ?? "",
+                                 (e["values"]?.arrayValue ?? []).compactMap(\.stringValue)))
         }
-        guard !scopes.isEmpty else { return true }
+        guard !requirements.isEmpty else { return true }
         guard isPod else { return false }
         let terminating = object[path: ["spec", "activeDeadlineSeconds"]] != nil
         let bestEffort = (object[path: ["spec", "containers"]]?.arrayValue ?? []).allSatisfy {
             ($0[path: ["resources", "requests"]]?.objectValue?.isEmpty ?? true) && ($0[path: ["resources", "limits"]]?.objectValue?.isEmpty ?? true)
         }
-        return scopes.allSatisfy { scope in
+        let priorityClass = object[path: ["spec", "priorityClassName"]]?.stringValue ?? ""
+        return requirements.allSatisfy { scope, op, values in
             switch scope {
             case "Terminating": terminating
             case "NotTerminating": !terminating
             case "BestEffort": bestEffort
             case "NotBestEffort": !bestEffort
+            // As upstream: the pod's class is matched as a label that is always present.
+            case "PriorityClass":
+                switch op {
+                case "In": values.contains(priorityClass)
+                case "NotIn": !values.contains(priorityClass)
+                case "Exists": !priorityClass.isEmpty
+                default: false
+                }
             default: false
             }
         }

@@ -78,4 +78,19 @@ import Testing
         // Other kinds are not charged against a quota on pods.
         try await s.create("/api/v1/namespaces/default/configmaps", #"{"metadata":{"name":"free"}}"#)
     }
+
+    @Test func aQuotaScopedToAPriorityClassChargesOnlyItsPods() async throws {
+        let s = try await TestServer.start()
+        defer { s.stop() }
+        try await s.create("/apis/scheduling.k8s.io/v1/priorityclasses", #"{"metadata":{"name":"high"},"value":1000}"#)
+        let quota = #"{"metadata":{"name":"q"},"spec":{"hard":{"pods":"1"},"scopeSelector":{"matchExpressions":[{"scopeName":"PriorityClass","operator":"In","values":["high"]}]}}}"#
+        try await s.create("/api/v1/namespaces/default/resourcequotas", quota)
+        let status = #"{"metadata":{"name":"q"},"spec":{"hard":{"pods":"1"},"scopeSelector":{"matchExpressions":[{"scopeName":"PriorityClass","operator":"In","values":["high"]}]}},"status":{"hard":{"pods":"1"},"used":{"pods":"0"}}}"#
+        #expect(await s.request("PUT", "/api/v1/namespaces/default/resourcequotas/q/status", status).status == 200)
+        for i in 0..<3 { try await s.create("/api/v1/namespaces/default/pods", podWith("plain\(i)", "")) }
+        try await s.create("/api/v1/namespaces/default/pods", podWith("first", #""priorityClassName":"high","#))
+        let second = await s.request("POST", "/api/v1/namespaces/default/pods", podWith("second", #""priorityClassName":"high","#))
+        #expect(second.status == 403)
+        #expect(second.json["message"] == #"pods "second" is forbidden: exceeded quota: q, requested: pods=1, used: pods=1, limited: pods=1"#)
+    }
 }
