@@ -346,10 +346,11 @@ enum Batch {
             TableColumn("Status") { o, _ in
                 let conditions = o[path: ["status", "conditions"]]?.arrayValue ?? []
                 let trueTypes = conditions.filter { $0["status"]?.stringValue == "True" }.compactMap { $0["type"]?.stringValue }
-                for t in ["Failed", "Complete", "Suspended", "FailureTarget", "SuccessCriteriaMet"] where trueTypes.contains(t) {
-                    return .string(t == "FailureTarget" ? "FailureTarget" : t)
-                }
-                return o.deletionTimestamp != nil ? "Terminating" : "Running"
+                // Upstream's printer order: finished, then terminating, then the rest.
+                for t in ["Complete", "Failed"] where trueTypes.contains(t) { return .string(t) }
+                if o.deletionTimestamp != nil { return "Terminating" }
+                for t in ["Suspended", "FailureTarget", "SuccessCriteriaMet"] where trueTypes.contains(t) { return .string(t) }
+                return "Running"
             },
             TableColumn("Completions") { o, _ in
                 let succeeded = o[path: ["status", "succeeded"]]?.int64Value ?? 0
