@@ -1,3 +1,4 @@
+import SkiffClient
 import Synchronization
 
 /// What a controller is still waiting to see of its own writes, per key (upstream's
@@ -29,4 +30,19 @@ final class Expectations: Sendable {
     }
 
     func forget(_ key: String) { pending.withLock { _ = $0.removeValue(forKey: key) } }
+}
+
+extension Expectations {
+    /// The informer handler for the controller's own kind: every change queues the
+    /// object's key, and a deleted object's expectations go with it.
+    func ownersChanged(_ queue: WorkQueue) -> @Sendable (InformerEvent) -> Void {
+        { [self] e in
+            switch e {
+            case .added(let o), .updated(_, let o): queue.add(objectKey(o))
+            case .deleted(let o):
+                forget(objectKey(o))
+                queue.add(objectKey(o))
+            }
+        }
+    }
 }

@@ -8,6 +8,13 @@ func controllerRef(_ o: JSON) -> JSON? {
     o.ownerReferences.first { $0["controller"]?.boolValue == true }
 }
 
+/// The cache key ("namespace/name") of the `kind` controlling `o`, if one does: which
+/// owner to sync when an object it controls changes.
+func controllerKey(_ o: JSON, kind: String) -> String? {
+    guard let ref = controllerRef(o), ref["kind"]?.stringValue == kind, let name = ref["name"]?.stringValue else { return nil }
+    return "\(o.namespace ?? "")/\(name)"
+}
+
 func ownerReference(_ owner: JSON) -> JSON {
     ["apiVersion": .string(owner.apiVersion ?? ""), "kind": .string(owner.kind ?? ""), "name": .string(owner.name ?? ""),
      "uid": .string(owner.uid ?? ""), "controller": true, "blockOwnerDeletion": true]

@@ -40,9 +40,7 @@ public final class CronJobController: Controller {
         jobs.addHandler { [queue] e in
             switch e {
             case .added(let j), .updated(_, let j), .deleted(let j):
-                if let ref = controllerRef(j), ref["kind"] == "CronJob", let owner = ref["name"]?.stringValue {
-                    queue.add("\(j.namespace ?? "")/\(owner)")
-                }
+                if let key = controllerKey(j, kind: "CronJob") { queue.add(key) }
             }
         }
     }

@@ -41,9 +41,7 @@ public final class DaemonSetController: Controller {
         pods.addHandler { [queue] e in
             switch e {
             case .added(let p), .updated(_, let p), .deleted(let p):
-                if let ref = controllerRef(p), ref["kind"] == "DaemonSet", let owner = ref["name"]?.stringValue {
-                    queue.add("\(p.namespace ?? "")/\(owner)")
-                }
+                if let key = controllerKey(p, kind: "DaemonSet") { queue.add(key) }
             }
         }
     }

@@ -35,9 +35,7 @@ public final class DeploymentController: Controller {
         replicaSets.addHandler { [queue] e in
             switch e {
             case .added(let rs), .updated(_, let rs), .deleted(let rs):
-                if let ref = controllerRef(rs), ref["kind"] == "Deployment", let owner = ref["name"]?.stringValue {
-                    queue.add("\(rs.namespace ?? "")/\(owner)")
-                }
+                if let key = controllerKey(rs, kind: "Deployment") { queue.add(key) }
             }
         }
     }

@@ -54,22 +54,12 @@ public final class JobController: Controller {
         backoffBase = podFailureBackoff
         self.now = now
         events = EventRecorder(client: client, component: "job-controller")
-        jobs.addHandler { [queue, expectations] e in
-            switch e {
-            case .added(let o), .updated(_, let o): queue.add(objectKey(o))
-            case .deleted(let o):
-                expectations.forget(objectKey(o))
-                queue.add(objectKey(o))
-            }
-        }
+        jobs.addHandler(expectations.ownersChanged(queue))
         pods.addHandler { [weak self] e in self?.podChanged(e) }
     }
 
     /// The key of the Job controlling `pod`, if one does.
-    static func ownerKey(_ pod: JSON) -> String? {
-        guard let ref = controllerRef(pod), ref["kind"] == "Job", let name = ref["name"]?.stringValue else { return nil }
-        return "\(pod.namespace ?? "")/\(name)"
-    }
+    static func ownerKey(_ pod: JSON) -> String? { controllerKey(pod, kind: "Job") }
 
     func podChanged(_ e: InformerEvent) {
         switch e {

@@ -47,22 +47,12 @@ public final class ReplicaSetController: Controller {
         replicaSets = factory.informer(kind.resource)
         pods = factory.informer(.pods)
         pods.indexer.indexByController()
-        replicaSets.addHandler { [queue, expectations] e in
-            switch e {
-            case .added(let o), .updated(_, let o): queue.add(objectKey(o))
-            case .deleted(let o):
-                expectations.forget(objectKey(o))
-                queue.add(objectKey(o))
-            }
-        }
+        replicaSets.addHandler(expectations.ownersChanged(queue))
         pods.addHandler { [weak self] e in self?.podChanged(e) }
     }
 
     /// The key of the ReplicaSet (or ReplicationController) controlling `pod`, if one does.
-    func ownerKey(_ pod: JSON) -> String? {
-        guard let ref = controllerRef(pod), ref["kind"]?.stringValue == kind.resource.kind, let name = ref["name"]?.stringValue else { return nil }
-        return "\(pod.namespace ?? "")/\(name)"
-    }
+    func ownerKey(_ pod: JSON) -> String? { controllerKey(pod, kind: kind.resource.kind) }
 
     func podChanged(_ e: InformerEvent) {
         switch e {

@@ -40,10 +40,7 @@ public final class StatefulSetController: Controller {
         }
     }
 
-    static func ownerKey(_ pod: JSON) -> String? {
-        guard let ref = controllerRef(pod), ref["kind"] == "StatefulSet", let name = ref["name"]?.stringValue else { return nil }
-        return "\(pod.namespace ?? "")/\(name)"
-    }
+    static func ownerKey(_ pod: JSON) -> String? { controllerKey(pod, kind: "StatefulSet") }
 
     func podChanged(_ e: InformerEvent) {
         switch e {
