@@ -178,32 +178,41 @@ class Agent:
         self.log.close()
 
 
+def simulated_cluster(extra=()):
+    """A server (with `extra` flags) and an agent simulating 3 nodes of 2 CPU and 4Gi,
+    yielded once the nodes have registered; both stopped afterwards."""
+    server = Server(extra=extra).start()
+    agent = Agent(server, 3, ["--node-cpu", "2", "--node-memory", "4Gi"])
+    try:
+        k = Kubectl(default_kubectl(), server.kubeconfig)
+        deadline = time.time() + 30
+        while len(json.loads(k("get", "nodes", "-o", "json"))["items"]) < 3:
+            if time.time() > deadline:
+                raise AssertionError("simulated nodes never registered: " + server.read_log())
+            time.sleep(0.2)
+        yield server
+    finally:
+        agent.stop()
+        server.cleanup()
+
+
 @pytest.fixture(scope="module")
 def cluster():
-    server = Server().start()
-    agent = Agent(server, 3, ["--node-cpu", "2", "--node-memory", "4Gi"])
-    k = Kubectl(default_kubectl(), server.kubeconfig)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        nodes = json.loads(k("get", "nodes", "-o", "json"))["items"]
-        if len(nodes) == 3:
-            break
-        time.sleep(0.2)
-    else:
-        raise AssertionError("simulated nodes never registered: " + server.read_log())
-    yield server
-    agent.stop()
-    server.cleanup()
+    yield from simulated_cluster()
+
+
+def in_fresh_namespace(server, binary=None):
+    """kubectl (`binary`, else the default version) in a new namespace of `server`."""
+    k = Kubectl(binary or default_kubectl(), server.kubeconfig)
+    ns = f"e2e-{uuid.uuid4().hex[:8]}"
+    k("create", "namespace", ns)
+    k.namespace = ns
+    return k
 
 
 @pytest.fixture
 def kc(cluster):
-    """kubectl (the default version) in a fresh namespace of the cluster."""
-    ns = f"e2e-{uuid.uuid4().hex[:8]}"
-    k = Kubectl(default_kubectl(), cluster.kubeconfig)
-    k("create", "namespace", ns)
-    k.namespace = ns
-    return k
+    return in_fresh_namespace(cluster)
 
 
 def wait_for(what, condition, timeout=30):

@@ -6,11 +6,10 @@ import json
 import os
 import subprocess
 import time
-import uuid
 
 import pytest
 
-from conftest import KUBECTL_VERSIONS, SKIFF, Agent, Kubectl, Server, default_kubectl, kubectl_binary, pods, wait_for
+from conftest import KUBECTL_VERSIONS, SKIFF, Agent, Kubectl, Server, default_kubectl, in_fresh_namespace, kubectl_binary, pods, wait_for
 
 
 def test_agent_refuses_a_server_whose_ca_does_not_match_its_token(cluster):
@@ -25,10 +24,7 @@ def test_agent_refuses_a_server_whose_ca_does_not_match_its_token(cluster):
 
 @pytest.mark.parametrize("version", KUBECTL_VERSIONS)
 def test_rollout_history_undo_restart_pause(cluster, version):
-    k = Kubectl(kubectl_binary(version), cluster.kubeconfig)
-    ns = f"e2e-{uuid.uuid4().hex[:8]}"
-    k("create", "namespace", ns)
-    k.namespace = ns
+    k = in_fresh_namespace(cluster, kubectl_binary(version))
     k("create", "deployment", "web", "--image=nginx:1", "--replicas=3")
     k("rollout", "status", "deployment/web", "--timeout=60s")
     assert len(pods(k)) == 3 and all(p["status"]["phase"] == "Running" and p["spec"]["nodeName"].startswith("sim-") for p in pods(k))

@@ -9,7 +9,6 @@ import time
 
 from conftest import Server, default_kubectl
 from kubernetes import client, config
-from kubernetes.client.rest import ApiException
 
 
 def test_acknowledged_writes_survive_kill_9():

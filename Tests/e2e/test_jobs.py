@@ -8,32 +8,20 @@ failing Jobs end in seconds."""
 import json
 import re
 import time
-import uuid
 
 import pytest
 
-from conftest import KUBECTL_VERSIONS, Agent, Kubectl, Server, default_kubectl, kubectl_binary, wait_for
+from conftest import KUBECTL_VERSIONS, Kubectl, in_fresh_namespace, kubectl_binary, simulated_cluster, wait_for
 
 
 @pytest.fixture(scope="module")
 def jobs_cluster():
-    server = Server(extra=["--job-backoff-base-seconds", "0.2"]).start()
-    agent = Agent(server, 3, ["--node-cpu", "2", "--node-memory", "4Gi"])
-    k = Kubectl(default_kubectl(), server.kubeconfig)
-    wait_for("3 simulated nodes", lambda: len(json.loads(k("get", "nodes", "-o", "json"))["items"]) == 3)
-    yield server
-    agent.stop()
-    server.cleanup()
+    yield from simulated_cluster(["--job-backoff-base-seconds", "0.2"])
 
 
 @pytest.fixture
 def kj(jobs_cluster):
-    """kubectl in a fresh namespace of the jobs cluster."""
-    ns = f"e2e-{uuid.uuid4().hex[:8]}"
-    k = Kubectl(default_kubectl(), jobs_cluster.kubeconfig)
-    k("create", "namespace", ns)
-    k.namespace = ns
-    return k
+    return in_fresh_namespace(jobs_cluster)
 
 
 def job_manifest(name, exit_code=0, run_seconds=0, restart="Never", **spec):

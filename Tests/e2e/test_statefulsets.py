@@ -3,11 +3,10 @@ status/history/undo/restart) and ReplicationControllers on simulated nodes, driv
 real kubectl."""
 
 import json
-import uuid
 
 import pytest
 
-from conftest import KUBECTL_VERSIONS, Kubectl, kubectl_binary, pods, wait_for
+from conftest import KUBECTL_VERSIONS, in_fresh_namespace, kubectl_binary, pods, wait_for
 
 MANIFEST = """
 apiVersion: v1
@@ -107,10 +106,7 @@ def test_statefulset_creates_pods_in_order_with_claims_and_scales(kc):
 
 @pytest.mark.parametrize("version", KUBECTL_VERSIONS)
 def test_statefulset_partitioned_rollout_history_undo_restart(cluster, version):
-    k = Kubectl(kubectl_binary(version), cluster.kubeconfig)
-    ns = f"e2e-{uuid.uuid4().hex[:8]}"
-    k("create", "namespace", ns)
-    k.namespace = ns
+    k = in_fresh_namespace(cluster, kubectl_binary(version))
     k("apply", "-f", "-", input=MANIFEST)
     k("rollout", "status", "sts/web", "--timeout=60s")
     k("patch", "sts", "web", "-p", '{"spec":{"updateStrategy":{"rollingUpdate":{"partition":2}}}}')
