@@ -22,8 +22,8 @@ extension APIHandler {
         let pod = try parseStored(cached.bytes)
         if options.preconditionUID == nil { options.preconditionUID = pod.uid }
 
-        if try await evictionNeedsBudget(pod) {
-            try await spendDisruption(namespace, pod, req, dryRun: dryRun)
+        if let pdb = try await budgetToSpend(pod) {
+            try await spendDisruption(pdb, namespace, pod, req, dryRun: dryRun)
         }
         if !dryRun { try await markDisruptionTarget(pods, namespace, name, req) }
         _ = try await deleteObject(pods, namespace, name, options, dryRun: dryRun)
@@ -31,23 +31,23 @@ extension APIHandler {
         return .json(201, status)
     }
 
-    /// Pods already going, finished, or never started can go without a budget; so can a
-    /// not-ready pod under an AlwaysAllow policy, or under IfHealthyBudget when the
-    /// budget is met without it.
-    func evictionNeedsBudget(_ pod: JSON) async throws(APIError) -> Bool {
-        if pod.deletionTimestamp != nil { return false }
-        if ["Succeeded", "Failed", "Pending"].contains(pod[path: ["status", "phase"]]?.stringValue ?? "Pending") { return false }
-        guard let pdb = try await budget(for: pod) else { return false }
+    /// The budget the eviction must take a disruption from, if any. Pods already going,
+    /// finished, or never started go without one; so does a not-ready pod under an
+    /// AlwaysAllow policy, or under IfHealthyBudget when the budget is met without it.
+    func budgetToSpend(_ pod: JSON) async throws(APIError) -> JSON? {
+        if pod.deletionTimestamp != nil { return nil }
+        if ["Succeeded", "Failed", "Pending"].contains(pod[path: ["status", "phase"]]?.stringValue ?? "Pending") { return nil }
+        guard let pdb = try await budget(for: pod) else { return nil }
         let ready = (pod[path: ["status", "conditions"]]?.arrayValue ?? []).contains { $0["type"] == "Ready" && $0["status"] == "True" }
         if !ready {
             switch pdb[path: ["spec", "unhealthyPodEvictionPolicy"]]?.stringValue {
-            case "AlwaysAllow": return false
+            case "AlwaysAllow": return nil
             default:
                 let desired = pdb[path: ["status", "desiredHealthy"]]?.int64Value ?? 0
-                if desired > 0, (pdb[path: ["status", "currentHealthy"]]?.int64Value ?? 0) >= desired { return false }
+                if desired > 0, (pdb[path: ["status", "currentHealthy"]]?.int64Value ?? 0) >= desired { return nil }
             }
         }
-        return true
+        return pdb
     }
 
     /// The one PodDisruptionBudget selecting `pod`, if any; more than one is an error.
@@ -66,10 +66,9 @@ extension APIHandler {
         return matching.first
     }
 
-    /// Takes one disruption from the pod's budget or refuses with 429.
-    func spendDisruption(_ namespace: String, _ pod: JSON, _ req: APIRequest, dryRun: Bool) async throws(APIError) {
-        guard let pdbs = registry.lookup(group: "policy", version: "v1", resource: "poddisruptionbudgets"),
-              let found = try await budget(for: pod) else { return }
+    /// Takes one disruption from `found` (re-read in the compare-and-swap) or refuses with 429.
+    func spendDisruption(_ found: JSON, _ namespace: String, _ pod: JSON, _ req: APIRequest, dryRun: Bool) async throws(APIError) {
+        guard let pdbs = registry.lookup(group: "policy", version: "v1", resource: "poddisruptionbudgets") else { return }
         let podName = pod.name ?? ""
         let check = { (pdb: JSON) throws(APIError) -> JSON in
             let name = pdb.name ?? ""
