@@ -65,13 +65,34 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // The node agent: for now simulated nodes (hollow kubelets) for scale tests.
+        // Linux system calls Swift's Glibc module cannot make safely: spawning with a
+        // pre-exec step, holding namespaces without a process.
+        .target(name: "CSkiffSys"),
+        // The container runtime behind a CRI-shaped protocol: OCI bundles run by crun or
+        // runc, images (store, registry pulls, archives), CNI networking, container logs.
+        .target(
+            name: "SkiffRuntime",
+            dependencies: [
+                "SkiffCore",
+                "CSkiffSys",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The node agent: the kubelet (node registration, pod workers, probes, status,
+        // volumes, logs) over SkiffRuntime, and simulated nodes for scale tests.
         .target(
             name: "SkiffKubelet",
             dependencies: [
                 "SkiffCore",
                 "SkiffAPI",
                 "SkiffClient",
+                "SkiffRuntime",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -121,6 +142,7 @@ let package = Package(
                 "SkiffControllers",
                 "SkiffScheduler",
                 "SkiffKubelet",
+                "SkiffRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -149,6 +171,8 @@ let package = Package(
         .testTarget(name: "SkiffStoreTests", dependencies: ["SkiffStore"]),
         .testTarget(name: "SkiffClientTests", dependencies: ["SkiffClient"]),
         .testTarget(name: "SkiffControllersTests", dependencies: ["SkiffControllers", "SkiffClient", "SkiffAPIServer", "SkiffStore"]),
+        .testTarget(name: "SkiffRuntimeTests", dependencies: ["SkiffRuntime"]),
+        .testTarget(name: "SkiffKubeletTests", dependencies: ["SkiffKubelet", "SkiffRuntime", "SkiffClient", "SkiffAPIServer", "SkiffStore"]),
         .testTarget(name: "SkiffSchedulerTests", dependencies: ["SkiffScheduler", "SkiffClient", "SkiffAPIServer", "SkiffStore"]),
         .testTarget(
             name: "SkiffAPIServerTests",

@@ -1,0 +1,29 @@
+#ifndef CSKIFFSYS_H
+#define CSKIFFSYS_H
+#include <sys/types.h>
+
+/// Starts `path` with `argv` and `envp`, its stdin/stdout/stderr on the given descriptors
+/// (-1: /dev/null) and every other descriptor closed. When `hide_mount` is set the child
+/// first enters a private mount namespace and detaches that mount (crun refuses hybrid
+/// cgroups; hiding the cgroup2 mount from it changes nothing on the host). Returns the
+/// pid and stores a pidfd in `*pidfd`, or -errno; a child that cannot exec exits 127.
+pid_t skiff_spawn(const char *path, char *const argv[], char *const envp[],
+                  int stdin_fd, int stdout_fd, int stderr_fd,
+                  const char *hide_mount, int *pidfd);
+
+/// Creates new namespaces (`flags`: CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) and pins
+/// each by bind-mounting it on an existing empty file (NULL: not that one), as CRI-O's
+/// pinns does, so a pod's namespaces live without a pause process. Sets the hostname of a
+/// new UTS namespace. Returns 0 or -errno.
+int skiff_pin_namespaces(int flags, const char *hostname,
+                         const char *net_path, const char *ipc_path, const char *uts_path);
+
+/// Waits for the process behind `pidfd` (which must have exited or be about to) and
+/// returns its wait status as waitpid gives it, or -errno.
+int skiff_reap(int pidfd, pid_t pid);
+
+/// Makes this process the subreaper of its descendants, so that a container's init,
+/// reparented when the runtime exits, is ours to wait for. Returns 0 or -errno.
+int skiff_become_subreaper(void);
+
+#endif
