@@ -26,4 +26,19 @@ int skiff_reap(int pidfd, pid_t pid);
 /// reparented when the runtime exits, is ours to wait for. Returns 0 or -errno.
 int skiff_become_subreaper(void);
 
+/// pidfd_open(2): a descriptor that becomes readable when `pid` exits. -errno on failure.
+int skiff_pidfd_open(pid_t pid);
+
+/// Collects the exit of `pid` if it has exited and is our child: returns its wait status,
+/// -ECHILD when it is not our child (the exit code is then unknowable), -EAGAIN if it runs.
+int skiff_try_reap(pid_t pid);
+
+/// pipe2(fds, O_CLOEXEC) and eventfd(0, EFD_CLOEXEC|EFD_NONBLOCK), which Glibc's Swift
+/// module hides behind _GNU_SOURCE. Return 0 / a descriptor, or -errno.
+int skiff_pipe_cloexec(int fds[2]);
+int skiff_eventfd(void);
+
+/// statfs(2)'s f_type of the filesystem holding `path` (cgroup2, tmpfs, ...), or -errno.
+long skiff_fs_type(const char *path);
+
 #endif
