@@ -171,8 +171,10 @@ let package = Package(
         .testTarget(name: "SkiffStoreTests", dependencies: ["SkiffStore"]),
         .testTarget(name: "SkiffClientTests", dependencies: ["SkiffClient"]),
         .testTarget(name: "SkiffControllersTests", dependencies: ["SkiffControllers", "SkiffClient", "SkiffAPIServer", "SkiffStore"]),
-        .testTarget(name: "SkiffRuntimeTests", dependencies: ["SkiffRuntime"]),
-        .testTarget(name: "SkiffKubeletTests", dependencies: ["SkiffKubelet", "SkiffRuntime", "SkiffClient", "SkiffAPIServer", "SkiffStore"]),
+        // What the runtime and kubelet tests share: a busybox image made on the spot.
+        .target(name: "SkiffTestSupport", dependencies: ["SkiffRuntime"], path: "Tests/SkiffTestSupport"),
+        .testTarget(name: "SkiffRuntimeTests", dependencies: ["SkiffRuntime", "SkiffTestSupport"]),
+        .testTarget(name: "SkiffKubeletTests", dependencies: ["SkiffKubelet", "SkiffRuntime", "SkiffClient", "SkiffAPIServer", "SkiffStore", "SkiffTestSupport"]),
         .testTarget(name: "SkiffSchedulerTests", dependencies: ["SkiffScheduler", "SkiffClient", "SkiffAPIServer", "SkiffStore"]),
         .testTarget(
             name: "SkiffAPIServerTests",

@@ -233,8 +233,6 @@ public actor OCIRuntime: RuntimeService {
         let fm = FileManager.default
         for sub in ["rootfs", "upper", "work"] { try fm.createDirectory(atPath: "\(dir)/\(sub)", withIntermediateDirectories: true) }
         containers[id] = record  // removeContainer can undo from here
-        var fifoFDs: [Int32] = []
-        defer { fifoFDs.forEach { close($0) } }
         do {
             let lower = image.layerDirectories.reversed().joined(separator: ":")
             let options = "lowerdir=\(lower),upperdir=\(dir)/upper,workdir=\(dir)/work"
@@ -255,28 +253,10 @@ public actor OCIRuntime: RuntimeService {
             try encoder.encode(spec).write(to: URL(fileURLWithPath: "\(dir)/config.json"))
 
             try fm.createDirectory(atPath: (logPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            for stream in ["stdout", "stderr"] {
-                let fifo = "\(dir)/\(stream)"
-                guard mkfifo(fifo, 0o600) == 0 || errno == EEXIST else {
-                    throw RuntimeError("CreateContainerError", "cannot make the log pipe: \(String(cString: strerror(errno)))")
-                }
-                // Read-write, so the container never sees EPIPE while no agent reads.
-                let fd = open(fifo, O_RDWR | O_CLOEXEC)
-                guard fd >= 0 else { throw RuntimeError("CreateContainerError", "cannot open the log pipe: \(String(cString: strerror(errno)))") }
-                fifoFDs.append(fd)
+            for stream in ["stdout", "stderr"] where mkfifo("\(dir)/\(stream)", 0o600) != 0 && errno != EEXIST {
+                throw RuntimeError("CreateContainerError", "cannot make the log pipe: \(String(cString: strerror(errno)))")
             }
-            try await logs.start(containerID: id, stdoutFIFO: "\(dir)/stdout", stderrFIFO: "\(dir)/stderr", logPath: logPath)
-            do {
-                try await binary.create(id: id, bundle: dir, pidFile: "\(dir)/pid", logFile: "\(dir)/runtime.log",
-                                        stdoutFD: fifoFDs[0], stderrFD: fifoFDs[1])
-            } catch {
-                throw RuntimeError("CreateContainerError", "\(error)")
-            }
-            let pidText = (try? String(contentsOfFile: "\(dir)/pid", encoding: .utf8)) ?? ""
-            record.pid = Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
-            containers[id] = record
             try persist(record)
-            watchExit(id: id, pid: record.pid)
             return id
         } catch {
             try? await removeContainer(id)
@@ -290,13 +270,43 @@ public actor OCIRuntime: RuntimeService {
         exits.watch(pid: pid) { status in continuation.yield((id, status)) }
     }
 
+    /// Creates the container in the OCI runtime and starts it, as containerd's task
+    /// create + start. A failure leaves the container exited with code 128, reason
+    /// StartError and the runtime's message, as containerd reports it.
     public func startContainer(_ id: String) async throws {
         guard var record = containers[id] else { throw RuntimeError("NotFound", "container \(id) not found") }
         guard record.status.state == .created else { throw RuntimeError("RunContainerError", "container \(id) is \(record.status.state.rawValue), not created") }
+        let dir = record.directory
+        var fifoFDs: [Int32] = []
+        defer { fifoFDs.forEach { close($0) } }
         do {
+            for stream in ["stdout", "stderr"] {
+                // Read-write, so the container never sees EPIPE while no agent reads.
+                let fd = open("\(dir)/\(stream)", O_RDWR | O_CLOEXEC)
+                guard fd >= 0 else { throw RuntimeError("RunContainerError", "cannot open the log pipe: \(String(cString: strerror(errno)))") }
+                fifoFDs.append(fd)
+            }
+            try await logs.start(containerID: id, stdoutFIFO: "\(dir)/stdout", stderrFIFO: "\(dir)/stderr", logPath: record.status.logPath)
+            try await binary.create(id: id, bundle: dir, pidFile: "\(dir)/pid", logFile: "\(dir)/runtime.log",
+                                    stdoutFD: fifoFDs[0], stderrFD: fifoFDs[1])
+            let pidText = (try? String(contentsOfFile: "\(dir)/pid", encoding: .utf8)) ?? ""
+            record.pid = Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+            containers[id] = record
+            watchExit(id: id, pid: record.pid)
             try await binary.start(id: id)
         } catch {
-            throw RuntimeError("RunContainerError", "\(error)")
+            let message = (error as? RuntimeError)?.message ?? "\(error)"
+            try? await binary.delete(id: id, force: true)
+            record = containers[id] ?? record
+            record.status.state = .exited
+            record.status.exitCode = 128
+            record.status.reason = "StartError"
+            record.status.message = message
+            record.status.startedAt = Date()
+            record.status.finishedAt = record.status.startedAt
+            containers[id] = record
+            try? persist(record)
+            throw RuntimeError("RunContainerError", message)
         }
         record = containers[id] ?? record
         if record.status.state == .created {

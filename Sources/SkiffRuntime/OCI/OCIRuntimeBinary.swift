@@ -56,14 +56,16 @@ public struct OCIRuntimeBinary: Sendable {
         return result
     }
 
-    /// The last message of a runtime's --log file (runc writes JSON lines, crun plain text).
+    /// The last message of a runtime's --log file: runc writes logfmt
+    /// (`time=… level=error msg="…"`), crun plain text.
     static func lastError(inLog log: String) -> String {
-        guard let line = log.split(separator: "\n").last else { return "" }
-        if let data = line.data(using: .utf8), let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-           let msg = obj["msg"] as? String {
-            return msg
+        guard let line = log.split(separator: "\n").last.map(String.init) else { return "" }
+        guard let start = line.range(of: "msg=\"") else { return line }
+        var msg = "", escaped = false
+        for c in line[start.upperBound...] {
+            if escaped { msg.append(c); escaped = false } else if c == "\\" { escaped = true } else if c == "\"" { break } else { msg.append(c) }
         }
-        return String(line)
+        return msg
     }
 
     public func version() async throws -> String {
