@@ -208,24 +208,28 @@ public actor NodeStatusManager {
     }
 
     /// Recomputes the status and patches it when it changed (heartbeats aside) or the
-    /// report frequency has passed; registers the Node again if it was deleted.
+    /// report frequency has passed, else reads the Node (as upstream's kubelet watches
+    /// it); registers the Node again if it was deleted.
     func syncStatus(now: Timestamp) async throws {
         let readings = try stats()
         let ready = await readiness()
         let status = await status(readings: readings, ready: ready, images: images(), now: now)
         let comparable = Self.withoutHeartbeats(status)
-        if comparable == lastPosted, let lastPostTime, now.seconds - lastPostTime.seconds < options.nodeStatusReportFrequency { return }
+        let due = comparable != lastPosted || lastPostTime.map { now.seconds - $0.seconds >= options.nodeStatusReportFrequency } ?? true
         let node: JSON
         do {
-            node = try await client.patch(.nodes, options.nodeName, merge: ["status": status], subresource: "status")
+            node = due ? try await client.patch(.nodes, options.nodeName, merge: ["status": status], subresource: "status")
+                : try await client.get(.nodes, options.nodeName)
         } catch let e as ClientError where e.isNotFound {
             logger.warning("node was deleted; registering it again", metadata: ["node": "\(options.nodeName)"])
             try await register()
             node = try await client.patch(.nodes, options.nodeName, merge: ["status": status], subresource: "status")
         }
-        conditions = status["conditions"]?.arrayValue ?? []
-        lastPosted = comparable
-        lastPostTime = now
+        if due || lastPosted == nil {
+            conditions = status["conditions"]?.arrayValue ?? []
+            lastPosted = comparable
+            lastPostTime = now
+        }
         await notePodCIDR(node)
     }
 

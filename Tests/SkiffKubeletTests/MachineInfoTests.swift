@@ -11,8 +11,8 @@ import Testing
             HugePages_Total:       0
             """
         let fields = MachineInfo.parseMeminfo(sample)
-        #expect(fields["MemTotal"] == 16_314_264 * 1024)
-        #expect(fields["MemAvailable"] == 8_000_000 * 1024)
+        #expect(fields["MemTotal"] == Int64(16_314_264) * 1024)
+        #expect(fields["MemAvailable"] == Int64(8_000_000) * 1024)
         #expect(fields["HugePages_Total"] == 0)
     }
 
