@@ -179,7 +179,7 @@ public final class APIHandler: Sendable {
 
     /// The /version document (all nine fields: the Python client requires them).
     static let version: JSON = [
-        "major": "1", "minor": "33", "gitVersion": "v1.33.0+skiff", "gitCommit": "skiff", "gitTreeState": "clean",
+        "major": .string(KubernetesVersion.major), "minor": .string(KubernetesVersion.minor), "gitVersion": .string(KubernetesVersion.gitVersion), "gitCommit": "skiff", "gitTreeState": "clean",
         "buildDate": "2026-11-27T00:00:00Z", "goVersion": "swift6.3", "compiler": "swiftc", "platform": "linux/amd64",
     ]
 

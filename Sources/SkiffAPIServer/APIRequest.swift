@@ -10,6 +10,8 @@ public struct APIRequest: Sendable {
     public var body: [UInt8]
     /// The authenticated user ("system:admin"...), set by authentication.
     public var user: String?
+    /// The user's groups (a client certificate's O), set by authentication.
+    public var groups: [String] = []
 
     public init(method: String, path: String, query: [String: [String]] = [:], headers: [String: String] = [:], body: [UInt8] = [], user: String? = nil) {
         self.method = method

@@ -40,23 +40,27 @@ public struct Authenticator: Sendable {
 
     static let openPaths: Set<String> = ["/healthz", "/livez", "/readyz", "/version", "/version/", "/cacerts"]
 
-    func user(headers: [String: String], channel: any Channel) async -> String? {
-        if insecure { return "system:admin" }
+    /// The user's name and groups, or nil when no method authenticates the request.
+    func user(headers: [String: String], channel: any Channel) async -> (name: String, groups: [String])? {
+        if insecure { return ("system:admin", ["system:masters"]) }
         // As upstream's union authenticator: the first method that succeeds wins.
         if let auth = headers["authorization"], auth.lowercased().hasPrefix("bearer ") {
             let token = String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-            if let user = tokens[token] ?? serviceAccounts?.verify(token) { return user }
+            if let user = tokens[token] ?? serviceAccounts?.verify(token) { return (user, []) }
         }
         // The TLS layer already verified any certificate presented against the cluster CA.
         guard let cert = try? await channel.nioSSL_peerCertificate().get(),
               let der = try? cert.toDERBytes(), let parsed = try? Certificate(derEncoded: der)
         else { return nil }
-        for rdn in parsed.subject {
-            for attr in rdn where attr.type == .RDNAttributeType.commonName {
-                return attr.value.description
-            }
-        }
-        return nil
+        return Self.user(of: parsed)
+    }
+
+    /// A client certificate's user, as upstream's x509 authenticator reads it: CN is the
+    /// name, each O a group.
+    static func user(of certificate: Certificate) -> (name: String, groups: [String])? {
+        let attributes = certificate.subject.flatMap { $0 }
+        guard let name = attributes.first(where: { $0.type == .RDNAttributeType.commonName })?.value.description else { return nil }
+        return (name, attributes.filter { $0.type == .RDNAttributeType.organizationName }.map { $0.value.description })
     }
 }
 
@@ -66,6 +70,8 @@ struct APIResponder: HTTPResponder {
     typealias Context = SkiffRequestContext
     let handler: APIHandler
     let authenticator: Authenticator
+    /// Issues joining agents their certificates; nil where agents cannot join.
+    let nodeCertificates: NodeCertificateIssuer?
 
     func respond(to request: Request, context: Context) async throws -> Response {
         var headers: [String: String] = [:]
@@ -74,13 +80,20 @@ struct APIResponder: HTTPResponder {
             headers[name] = headers[name].map { "\($0), \(field.value)" } ?? field.value
         }
         let path = request.uri.path
+        if path == NodeCertificateIssuer.path, let nodeCertificates {
+            var req = APIRequest(method: request.method.rawValue, path: path, headers: headers)
+            guard let body = try? await request.body.collect(upTo: 1 << 20) else { return Self.response(.error(.tooLarge())) }
+            req.body = Array(buffer: body)
+            return Self.response(nodeCertificates.handle(req))
+        }
         var apiRequest = APIRequest(method: request.method.rawValue, path: path,
                                     query: APIRequest.parseQuery(request.uri.query ?? ""), headers: headers)
         if !Authenticator.openPaths.contains(path) {
             guard let user = await authenticator.user(headers: headers, channel: context.channel) else {
                 return Self.response(.error(.unauthorized()))
             }
-            apiRequest.user = user
+            apiRequest.user = user.name
+            apiRequest.groups = user.groups
         }
         do {
             var body = try await request.body.collect(upTo: BodyDecoding.maxBodyBytes + 1)
@@ -165,11 +178,11 @@ public struct ServingTLS: Sendable {
 public enum APIServerApp {
     public static func make(
         handler: APIHandler, host: String, port: Int, tls: ServingTLS?, authenticator: Authenticator,
-        services: [any Service] = [], onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }, logger: Logger
+        nodeCertificates: NodeCertificateIssuer? = nil, services: [any Service] = [], onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }, logger: Logger
     ) throws -> some ApplicationProtocol {
         let server: HTTPServerBuilder = try tls.map { try .tls(.http1(), tlsConfiguration: try $0.configuration()) } ?? .http1()
         return Application(
-            responder: APIResponder(handler: handler, authenticator: authenticator),
+            responder: APIResponder(handler: handler, authenticator: authenticator, nodeCertificates: nodeCertificates),
             server: server,
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
             services: services,

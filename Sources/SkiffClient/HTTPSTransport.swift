@@ -32,15 +32,29 @@ public struct AgentToken: Sendable, CustomStringConvertible {
     public var description: String { "K10\(caHash)::server:\(secret)" }
 }
 
-/// The API over HTTPS with a bearer token (agents, tools), on AsyncHTTPClient.
+/// The API over HTTPS, authenticated by a bearer token (tools, simulated agents) or by a
+/// client certificate (a node's own identity), on AsyncHTTPClient.
 public final class HTTPSTransport: Transport {
     let client: HTTPClient
     let base: String
-    let bearer: String
+    let bearer: String?
 
-    public init(server: String, caPEM: String, bearer: String) throws {
+    public convenience init(server: String, caPEM: String, bearer: String) throws {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)))
+        self.init(server: server, tls: tls, bearer: bearer)
+    }
+
+    /// Mutual TLS: the server is verified by the CA, the client by its certificate.
+    public convenience init(server: String, caPEM: String, clientCertificatePEM: String, clientKeyPEM: String) throws {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)))
+        tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(clientCertificatePEM.utf8)).map { .certificate($0) }
+        tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(clientKeyPEM.utf8), format: .pem))
+        self.init(server: server, tls: tls, bearer: nil)
+    }
+
+    init(server: String, tls: TLSConfiguration, bearer: String?) {
         var config = HTTPClient.Configuration(tlsConfiguration: tls)
         config.timeout = .init(connect: .seconds(10))
         config.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
@@ -53,6 +67,12 @@ public final class HTTPSTransport: Transport {
     /// its hash against the token's (an agent never trusts a server whose CA differs),
     /// then talks over TLS verified by that CA.
     public static func join(server: String, token: String) async throws -> HTTPSTransport {
+        let (parsed, pem) = try await pinnedCA(server: server, token: token)
+        return try HTTPSTransport(server: server, caPEM: pem, bearer: parsed.secret)
+    }
+
+    /// The server's CA, read from /cacerts and accepted only if its hash is the token's.
+    public static func pinnedCA(server: String, token: String) async throws -> (token: AgentToken, caPEM: String) {
         guard let parsed = AgentToken(parsing: token) else {
             throw ClientError(code: 0, reason: "InvalidToken", message: "the token is not of the form K10<ca-hash>::server:<secret>")
         }
@@ -72,7 +92,7 @@ public final class HTTPSTransport: Transport {
         guard fetched.0 == .ok, AgentToken.hash(pem) == parsed.caHash else {
             throw ClientError(code: 0, reason: "CAMismatch", message: "the server's CA at \(server)/cacerts does not match the token's hash")
         }
-        return try HTTPSTransport(server: server, caPEM: pem, bearer: parsed.secret)
+        return (parsed, pem)
     }
 
     public func shutdown() async throws { try await client.shutdown() }
@@ -84,7 +104,7 @@ public final class HTTPSTransport: Transport {
         }
         var req = HTTPClientRequest(url: url)
         req.method = HTTPMethod(rawValue: r.method)
-        req.headers.add(name: "Authorization", value: "Bearer \(bearer)")
+        if let bearer { req.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
         req.headers.add(name: "Accept", value: "application/json")
         if !r.body.isEmpty || ["POST", "PUT", "PATCH"].contains(r.method) {
             req.headers.add(name: "Content-Type", value: r.contentType)

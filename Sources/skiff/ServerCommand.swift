@@ -115,6 +115,7 @@ struct ServerCommand: AsyncParsableCommand {
         let app = try APIServerApp.make(
             handler: handler, host: bindAddress, port: port, tls: tls,
             authenticator: Authenticator(tokens: [token.secret: "system:skiff-agent"], insecure: insecureHTTP, serviceAccounts: serviceAccounts),
+            nodeCertificates: NodeCertificateIssuer(pki: pki, tokenSecret: token.secret),
             services: [WatchCacheService(handler: handler, servicePort: port, eventTTL: ttl), ControllerManagerService(handler: handler, options: controllerOptions),
                        MemoryTrimService(logger: logger)],
             onServerRunning: { _ in
