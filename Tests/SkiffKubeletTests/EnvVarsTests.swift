@@ -76,7 +76,7 @@ import Testing
         ("limits.cpu", nil, "1"), ("limits.cpu", "1m", "500"), ("requests.cpu", "1m", "250"), ("requests.cpu", nil, "1"),
         ("limits.memory", "1Mi", "8192"), ("requests.memory", nil, "104857600"), ("requests.memory", "1Gi", "1"),
         ("limits.ephemeral-storage", "1Gi", "2"), ("requests.ephemeral-storage", nil, "0"),
-    ] as [(String, String?, String)])
+    ] as [(resource: String, divisor: String?, expected: String)])
     func resourceFieldRef(_ c: (resource: String, divisor: String?, expected: String)) async throws {
         let (resource, divisor, expected) = c
         var ref: JSON = ["resource": .string(resource)]

@@ -124,11 +124,31 @@ enum HostFS {
 
     /// The mount points of this mount namespace, from /proc/self/mountinfo.
     static func mountPoints() throws -> [String] {
-        let text = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+        let text = try readProcFile("/proc/self/mountinfo")
         return text.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ", omittingEmptySubsequences: false)
             return fields.count > 4 ? unescapeMountPath(String(fields[4])) : nil
         }
+    }
+
+    /// Reads a /proc file to its end: they report a size of 0, so a read sized by stat(2)
+    /// (as Foundation's) would see nothing.
+    static func readProcFile(_ path: String) throws -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw errnoFailure("open", path) }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw errnoFailure("read", path)
+            }
+            if n == 0 { break }
+            out += buffer[..<n]
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// mountinfo writes space, tab, newline and backslash as octal escapes (`\040`).
