@@ -96,6 +96,11 @@ let package = Package(
                 "SkiffClient",
                 "SkiffRuntime",
                 .product(name: "Logging", package: "swift-log"),
+                // Probes and lifecycle hooks: one-shot HTTP(S) GETs and TCP dials to pod IPs.
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // The scheduler: queue, cache of nodes, filter and score plugins, binding.
@@ -176,7 +181,15 @@ let package = Package(
         // What the runtime and kubelet tests share: a busybox image made on the spot.
         .target(name: "SkiffTestSupport", dependencies: ["SkiffRuntime"], path: "Tests/SkiffTestSupport"),
         .testTarget(name: "SkiffRuntimeTests", dependencies: ["SkiffRuntime", "SkiffTestSupport"]),
-        .testTarget(name: "SkiffKubeletTests", dependencies: ["SkiffKubelet", "SkiffRuntime", "SkiffClient", "SkiffAPIServer", "SkiffStore", "SkiffTestSupport"]),
+        .testTarget(
+            name: "SkiffKubeletTests",
+            dependencies: [
+                "SkiffKubelet", "SkiffRuntime", "SkiffClient", "SkiffAPIServer", "SkiffStore", "SkiffTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "SkiffSchedulerTests", dependencies: ["SkiffScheduler", "SkiffClient", "SkiffAPIServer", "SkiffStore"]),
         .testTarget(
             name: "SkiffAPIServerTests",
