@@ -22,6 +22,9 @@ public struct KubeletConfiguration: Sendable {
     public var workers = 16
     /// Every pod is synced at least this often, as the kubelet's syncFrequency.
     public var resyncPeriod: Duration = .seconds(10)
+    /// The node's allocatable resources: limits of containers that set none (downward API,
+    /// OOM score).
+    public var nodeAllocatable: [String: Quantity] = [:]
 
     public init(nodeName: String, nodeIP: String, podsDirectory: String) {
         self.nodeName = nodeName
@@ -63,6 +66,11 @@ public final class Kubelet: Sendable {
     let events: EventRecorder
     let logger = Logger(label: "skiff.kubelet")
     let pods: Informer
+    /// Services, for the environment variables of Service links.
+    let services: Informer
+    let volumes: VolumeManager
+    let prober: ProbeManager
+    let lifecycle: LifecycleHandlers
     let queue = WorkQueue(name: "kubelet-pods", baseDelay: .milliseconds(500), maxDelay: .seconds(30))
     let state = Mutex(State())
     let runtimeName: String
@@ -73,8 +81,19 @@ public final class Kubelet: Sendable {
         self.runtime = runtime
         self.images = images
         self.runtimeName = runtimeName
-        events = EventRecorder(client: client, component: "kubelet")
-        pods = Informer(client: client, resource: .pods, fieldSelector: "spec.nodeName=\(config.nodeName)")
+        let events = EventRecorder(client: client, component: "kubelet")
+        self.events = events
+        let pods = Informer(client: client, resource: .pods, fieldSelector: "spec.nodeName=\(config.nodeName)")
+        self.pods = pods
+        services = Informer(client: client, resource: .services)
+        volumes = VolumeManager(podsDirectory: config.podsDirectory, client: client, logger: Logger(label: "skiff.kubelet.volumes"),
+                                nodeAllocatable: config.nodeAllocatable)
+        let version = "\(KubernetesVersion.major).\(KubernetesVersion.minor)"
+        prober = ProbeManager(runtime: runtime, version: version) { e in
+            guard let pod = pods.indexer.list().first(where: { $0.uid == e.podUID }) else { return }
+            events.event(pod, .pods, type: e.type, reason: e.reason, message: e.message)
+        }
+        lifecycle = LifecycleHandlers(runtime: runtime, version: version)
         pods.addHandler { [queue] e in
             switch e {
             case .added(let p), .updated(_, let p), .deleted(let p): queue.add(objectKey(p))
@@ -86,8 +105,10 @@ public final class Kubelet: Sendable {
     public func run() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.pods.run() }
+            group.addTask { await self.services.run() }
             group.addTask { await self.queue.run() }
             group.addTask { await self.watchRuntimeEvents() }
+            group.addTask { await self.watchProbeResults() }
             group.addTask {
                 await self.pods.waitForSync()
                 while !Task.isCancelled {
@@ -122,9 +143,31 @@ public final class Kubelet: Sendable {
         }
     }
 
-    /// Readiness or liveness results changed: resync the pod (called by the prober).
-    public func podNeedsSync(namespace: String, name: String) {
-        queue.add("\(namespace)/\(name)")
+    /// Probe results: readiness changes resync the pod's status; a liveness or startup
+    /// probe past its failure threshold kills the container, which then restarts as its
+    /// restartPolicy says.
+    func watchProbeResults() async {
+        await withTaskGroup(of: Void.self) { group in
+            for await update in prober.updates {
+                guard let pod = pods.indexer.list().first(where: { $0.uid == update.podUID }) else { continue }
+                let key = objectKey(pod)
+                guard update.requiresRestart else {
+                    queue.add(key)
+                    continue
+                }
+                let policy = pod[path: ["spec", "restartPolicy"]]?.stringValue ?? "Always"
+                events.event(pod, .pods, type: "Normal", reason: "Killing", message: update.killMessage(willRestart: policy != "Never"))
+                let grace = pod[path: ["spec", "terminationGracePeriodSeconds"]]?.intValue ?? 30
+                group.addTask {
+                    do {
+                        try await self.runtime.stopContainer(update.containerID, timeout: grace)
+                    } catch {
+                        self.logger.warning("killing an unhealthy container failed", metadata: ["pod": "\(key)", "error": "\(error)"])
+                    }
+                    self.queue.add(key)
+                }
+            }
+        }
     }
 
     // MARK: the view of a pod in the runtime
@@ -180,6 +223,18 @@ public final class Kubelet: Sendable {
             }
         }
         guard let sandbox else { return }
+        let podVolumes: PodVolumes
+        do {
+            podVolumes = try await volumes.setUp(pod: pod)
+        } catch {
+            events.event(pod, .pods, type: "Warning", reason: "FailedMount", message: error.description)
+            try await reportStatus(pod, view: view, sandbox: sandbox)
+            queue.add(key, after: .seconds(2))
+            return
+        }
+        for failure in await volumes.refresh(pod: pod) {
+            events.event(pod, .pods, type: "Warning", reason: "FailedMount", message: failure.description)
+        }
         let policy = pod[path: ["spec", "restartPolicy"]]?.stringValue ?? "Always"
         var retryAfter: Duration?
 
@@ -192,7 +247,7 @@ public final class Kubelet: Sendable {
             initDone = false
             if latest?.state == .running || latest?.state == .created { break }
             if let latest, policy == "Never" { _ = latest; break }  // failed for good: the phase says Failed
-            if let wait = await startIfDue(pod, spec, previous: latest, sandbox: sandbox) { retryAfter = min(retryAfter ?? wait, wait) }
+            if let wait = await startIfDue(pod, spec, previous: latest, sandbox: sandbox, volumes: podVolumes) { retryAfter = min(retryAfter ?? wait, wait) }
             break
         }
         if initDone {
@@ -205,13 +260,16 @@ public final class Kubelet: Sendable {
                 case .exited?:
                     let restart = policy == "Always" || (policy == "OnFailure" && latest?.exitCode != 0)
                     guard restart else { continue }
-                    if let wait = await startIfDue(pod, spec, previous: latest, sandbox: sandbox) { retryAfter = min(retryAfter ?? wait, wait) }
+                    if let wait = await startIfDue(pod, spec, previous: latest, sandbox: sandbox, volumes: podVolumes) { retryAfter = min(retryAfter ?? wait, wait) }
                 default:
-                    if let wait = await startIfDue(pod, spec, previous: nil, sandbox: sandbox) { retryAfter = min(retryAfter ?? wait, wait) }
+                    if let wait = await startIfDue(pod, spec, previous: nil, sandbox: sandbox, volumes: podVolumes) { retryAfter = min(retryAfter ?? wait, wait) }
                 }
             }
         }
         view = try await runtimePod(uid: uid)
+        await prober.updatePod(pod, podIP: sandbox.ip ?? config.nodeIP, running: view.containers.compactMap { c in
+            c.state == .running ? RunningContainer(name: c.name, id: c.id, startedAt: c.startedAt ?? c.createdAt) : nil
+        })
         try await removeOldInstances(view)
         let status = try await reportStatus(pod, view: view, sandbox: sandbox)
         if let phase = status["phase"]?.stringValue, phase == "Succeeded" || phase == "Failed" {
@@ -222,7 +280,7 @@ public final class Kubelet: Sendable {
 
     /// Starts the container unless its restart back-off or its image's pull back-off is
     /// running; returns how long until it is worth trying again, if it did not start.
-    func startIfDue(_ pod: JSON, _ spec: JSON, previous: ContainerStatus?, sandbox: PodSandboxStatus) async -> Duration? {
+    func startIfDue(_ pod: JSON, _ spec: JSON, previous: ContainerStatus?, sandbox: PodSandboxStatus, volumes podVolumes: PodVolumes) async -> Duration? {
         let uid = pod.uid ?? "", name = spec["name"]?.stringValue ?? ""
         let key = "\(uid)/\(name)"
         let now = ContinuousClock.now
@@ -240,12 +298,16 @@ public final class Kubelet: Sendable {
         // Upstream's back-off: the first restart is immediate, then 10 s, 20 s, ... 5 min.
         if previous != nil { bumpCrashBackOff(key) }
         do {
-            try await startContainer(pod, spec, attempt: previous.map { $0.attempt + 1 } ?? 0, sandbox: sandbox)
+            try await startContainer(pod, spec, attempt: previous.map { $0.attempt + 1 } ?? 0, sandbox: sandbox, volumes: podVolumes)
             state.withLock { $0.waiting[key] = nil }
             return nil
         } catch let e as ImagePullWait {
             state.withLock { $0.waiting[key] = (e.reason, e.message) }
             return e.retryAfter
+        } catch let e as ContainerConfigError {
+            state.withLock { $0.waiting[key] = ("CreateContainerConfigError", e.message) }
+            events.event(pod, .pods, type: "Warning", reason: "Failed", message: "Error: \(e.message)")
+            return bumpCrashBackOff(key)
         } catch {
             let reason = (error as? RuntimeError)?.reason ?? "CreateContainerError"
             let message = Self.message(error)
@@ -318,32 +380,36 @@ public final class Kubelet: Sendable {
     /// parsing is available; until then none.)
     func pullCredentials(_ pod: JSON) async throws -> [String: AuthConfig] { [:] }
 
-    func startContainer(_ pod: JSON, _ spec: JSON, attempt: Int, sandbox: PodSandboxStatus) async throws {
+    func startContainer(_ pod: JSON, _ spec: JSON, attempt: Int, sandbox: PodSandboxStatus, volumes podVolumes: PodVolumes) async throws {
         let name = spec["name"]?.stringValue ?? ""
         let image = try await ensureImage(pod, spec)
-        var env: [KeyValue] = []
-        var vars: [String: String] = [:]
-        for e in spec["env"]?.arrayValue ?? [] {
-            guard let key = e["name"]?.stringValue else { continue }
-            let value = PodResources.expand(e["value"]?.stringValue ?? "", vars)
-            env.append(KeyValue(key, value))
-            vars[key] = value
-        }
+        // The downward API sees the addresses the pod has now.
+        var current = pod
+        let podIP = sandbox.ip ?? config.nodeIP
+        current[path: ["status", "podIP"]] = .string(podIP)
+        current[path: ["status", "podIPs"]] = [["ip": .string(podIP)]]
+        current[path: ["status", "hostIP"]] = .string(config.nodeIP)
+        current[path: ["status", "hostIPs"]] = [["ip": .string(config.nodeIP)]]
+        let namespaceServices = services.indexer.list(namespace: pod.namespace ?? "default") + services.indexer.list(namespace: "default").filter { $0.name == "kubernetes" }
+        let env = try await EnvVars.resolve(container: spec, pod: current, services: namespaceServices, nodeAllocatable: config.nodeAllocatable,
+                                            lookup: { kind, namespace, name in try await self.volumes.object(kind: kind, namespace: namespace, name: name) })
+        let mounts = try await volumes.mounts(for: spec, pod: current, volumes: podVolumes, env: env, attempt: attempt)
+        let vars = Dictionary(env.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
         let qos = pod[path: ["status", "qosClass"]]?.stringValue ?? "BestEffort"
-        var config = ContainerConfig(
-            name: name, attempt: attempt, image: spec["image"]?.stringValue ?? "",
-            command: (spec["command"]?.arrayValue ?? []).compactMap(\.stringValue).map { PodResources.expand($0, vars) },
-            args: (spec["args"]?.arrayValue ?? []).compactMap(\.stringValue).map { PodResources.expand($0, vars) },
-            workingDir: spec["workingDir"]?.stringValue ?? "", envs: env, mounts: [],
+        let nodeMemory = config.nodeAllocatable["memory"]?.value ?? 0
+        var container = ContainerConfig(
+            name: name, attempt: attempt, image: image.repoTags.first ?? spec["image"]?.stringValue ?? "",
+            command: (spec["command"]?.arrayValue ?? []).compactMap(\.stringValue).map { EnvVars.expand($0) { vars[$0] } },
+            args: (spec["args"]?.arrayValue ?? []).compactMap(\.stringValue).map { EnvVars.expand($0) { vars[$0] } },
+            workingDir: spec["workingDir"]?.stringValue ?? "", envs: env, mounts: mounts,
             logPath: "\(name)/\(attempt).log",
             stdin: spec["stdin"]?.boolValue ?? false, stdinOnce: spec["stdinOnce"]?.boolValue ?? false, tty: spec["tty"]?.boolValue ?? false,
-            resources: PodResources.linuxResources(container: spec, qosClass: qos, nodeMemoryBytes: 0),
+            resources: PodResources.linuxResources(container: spec, qosClass: qos, nodeMemoryBytes: nodeMemory),
             securityContext: PodResources.securityContext(container: spec, pod: pod),
             labels: [Self.podUIDLabel: pod.uid ?? "", Self.podNameLabel: pod.name ?? "", Self.podNamespaceLabel: pod.namespace ?? "",
                      Self.containerNameLabel: name])
-        _ = image
-        config.annotations = ["io.kubernetes.container.restartCount": String(attempt)]
-        let id = try await runtime.createContainer(sandboxID: sandbox.id, config: config, sandboxConfig: sandbox.config)
+        container.annotations = ["io.kubernetes.container.restartCount": String(attempt)]
+        let id = try await runtime.createContainer(sandboxID: sandbox.id, config: container, sandboxConfig: sandbox.config)
         events.event(pod, .pods, type: "Normal", reason: "Created", message: "Created container \(name)")
         do {
             try await runtime.startContainer(id)
@@ -352,6 +418,11 @@ public final class Kubelet: Sendable {
             throw error
         }
         events.event(pod, .pods, type: "Normal", reason: "Started", message: "Started container \(name)")
+        if let failure = await lifecycle.runPostStart(pod: current, container: spec, containerID: id, podIP: podIP) {
+            events.event(pod, .pods, type: "Warning", reason: failure.reason, message: failure.message)
+            let grace = pod[path: ["spec", "terminationGracePeriodSeconds"]]?.intValue ?? 30
+            try await runtime.stopContainer(id, timeout: grace)
+        }
     }
 
     func sandboxConfig(_ pod: JSON) -> PodSandboxConfig {
@@ -389,25 +460,41 @@ public final class Kubelet: Sendable {
 
     // MARK: status
 
-    func containerViews(_ pod: JSON, _ specs: [JSON], _ view: RuntimePod) -> [ContainerView] {
+    func containerViews(_ pod: JSON, _ specs: [JSON], _ view: RuntimePod) async -> [ContainerView] {
         let uid = pod.uid ?? ""
-        return specs.map { spec in
+        var views: [ContainerView] = []
+        for spec in specs {
             let name = spec["name"]?.stringValue ?? ""
-            let instances = view.instances(name)
+            let instances = view.instances(name).map { terminationMessage(uid, $0) }
             var v = ContainerView(spec: spec, latest: instances.first, previous: instances.dropFirst().first)
             v.waiting = state.withLock { $0.waiting["\(uid)/\(name)"] }
-            if v.latest?.state == .running { v.waiting = nil }
-            v.started = v.running
-            v.ready = v.running
-            return v
+            if let latest = v.latest, latest.state == .running {
+                v.waiting = nil
+                let probes = await prober.status(podUID: uid, containerName: name, containerID: latest.id)
+                v.started = probes?.started ?? true
+                v.ready = probes?.ready ?? true
+            }
+            views.append(v)
         }
+        return views
+    }
+
+    /// An exited container's termination message: what it wrote to its
+    /// terminationMessagePath (at most 4 KiB, as upstream).
+    func terminationMessage(_ uid: String, _ status: ContainerStatus) -> ContainerStatus {
+        guard status.state == .exited else { return status }
+        let path = volumes.terminationMessagePath(podUID: uid, containerName: status.name, attempt: status.attempt)
+        guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return status }
+        var s = status
+        s.message = String(decoding: data.prefix(4096), as: UTF8.self)
+        return s
     }
 
     @discardableResult
     func reportStatus(_ pod: JSON, view: RuntimePod, sandbox: PodSandboxStatus?) async throws -> JSON {
-        var inits = containerViews(pod, pod[path: ["spec", "initContainers"]]?.arrayValue ?? [], view)
+        var inits = await containerViews(pod, pod[path: ["spec", "initContainers"]]?.arrayValue ?? [], view)
         for i in inits.indices { inits[i].ready = inits[i].succeeded }
-        let containers = containerViews(pod, pod[path: ["spec", "containers"]]?.arrayValue ?? [], view)
+        let containers = await containerViews(pod, pod[path: ["spec", "containers"]]?.arrayValue ?? [], view)
         let status = PodStatusBuilder.status(pod: pod, hostIP: config.nodeIP, podIP: sandbox?.ip ?? (sandbox != nil ? config.nodeIP : nil),
                                              sandboxReady: sandbox?.state == .ready, initContainers: inits, containers: containers,
                                              runtimeName: runtimeName, now: Timestamp.now())
@@ -435,10 +522,23 @@ public final class Kubelet: Sendable {
     /// down. Idempotent.
     func stopPod(_ pod: JSON, gracePeriod: Int) async throws {
         let view = try await runtimePod(uid: pod.uid ?? "")
+        let specs = (pod[path: ["spec", "initContainers"]]?.arrayValue ?? []) + (pod[path: ["spec", "containers"]]?.arrayValue ?? [])
+        let podIP = view.readySandbox?.ip ?? config.nodeIP
         try await withThrowingTaskGroup(of: Void.self) { group in
             for c in view.containers where c.state == .running {
                 events.event(pod, .pods, type: "Normal", reason: "Killing", message: "Stopping container \(c.name)")
-                group.addTask { try await self.runtime.stopContainer(c.id, timeout: gracePeriod) }
+                let spec = specs.first { $0["name"]?.stringValue == c.name } ?? [:]
+                group.addTask {
+                    var timeout = Duration.seconds(gracePeriod)
+                    if gracePeriod > 0 {
+                        let outcome = await self.lifecycle.runPreStop(pod: pod, container: spec, containerID: c.id, podIP: podIP, gracePeriod: timeout)
+                        if let failure = outcome.failure {
+                            self.events.event(pod, .pods, type: "Warning", reason: failure.reason, message: failure.message)
+                        }
+                        timeout = outcome.remainingGracePeriod(of: timeout)
+                    }
+                    try await self.runtime.stopContainer(c.id, timeout: Int(timeout.components.seconds))
+                }
             }
             try await group.waitForAll()
         }
@@ -472,6 +572,8 @@ public final class Kubelet: Sendable {
             try await runtime.stopPodSandbox(s.id)
             try await runtime.removePodSandbox(s.id)
         }
+        await prober.removePod(podUID: uid)
+        try await volumes.tearDown(podUID: uid)
         if let logDirectory { try? FileManager.default.removeItem(atPath: logDirectory) }
         state.withLock { s in
             s.reported[uid] = nil
@@ -492,8 +594,13 @@ public final class Kubelet: Sendable {
         } catch {
             logger.warning("housekeeping failed", metadata: ["error": "\(error)"])
         }
+        for uid in await volumes.podUIDsOnDisk() where !known.contains(uid) {
+            do { try await volumes.tearDown(podUID: uid) } catch {
+                logger.warning("orphaned pod volumes not removed", metadata: ["uid": "\(uid)", "error": "\(error)"])
+            }
+        }
         let dirs = (try? FileManager.default.contentsOfDirectory(atPath: config.podsDirectory)) ?? []
-        for dir in dirs {
+        for dir in dirs where dir.contains("_") {
             guard let uid = dir.split(separator: "_").last.map(String.init), !known.contains(uid) else { continue }
             try? FileManager.default.removeItem(atPath: "\(config.podsDirectory)/\(dir)")
         }

@@ -117,36 +117,4 @@ enum PodResources {
         }
         return out
     }
-
-    /// `$(VAR)` references in command, args and env values, expanded as Kubernetes does:
-    /// `$$` escapes, unknown references stay as written.
-    static func expand(_ s: String, _ vars: [String: String]) -> String {
-        guard s.contains("$") else { return s }
-        var out = ""
-        var i = s.startIndex
-        while i < s.endIndex {
-            let c = s[i]
-            let next = s.index(after: i)
-            if c == "$", next < s.endIndex {
-                if s[next] == "$" {
-                    out.append("$")
-                    i = s.index(after: next)
-                    continue
-                }
-                if s[next] == "(", let close = s[next...].firstIndex(of: ")") {
-                    let name = String(s[s.index(after: next)..<close])
-                    if let value = vars[name] {
-                        out += value
-                    } else {
-                        out += s[i...close]
-                    }
-                    i = s.index(after: close)
-                    continue
-                }
-            }
-            out.append(c)
-            i = next
-        }
-        return out
-    }
 }
