@@ -107,6 +107,7 @@ extension APIHandler {
         }
         var message = String(decoding: body, as: UTF8.self)
         while message.last?.isNewline == true { message.removeLast() }
+        if message.isEmpty { message = "the server responded with the status code \(code) but did not return more information" }
         switch code {
         case 400: return .badRequest(message)
         case 401: return APIError(code: 401, reason: "Unauthorized", message: message)

@@ -32,7 +32,9 @@ public protocol ContainerLogSource: Sendable {
 
 /// Why a log cannot be read, with upstream kubelet's status codes and messages.
 public struct ContainerLogError: Error, Sendable, Equatable {
+    /// The HTTP status the kubelet answers with.
     public var code: Int
+    /// The Status message, as upstream's kubelet words it.
     public var message: String
 
     public init(code: Int, message: String) {
@@ -111,6 +113,7 @@ public struct KubeletServingTLS: Sendable {
 /// Only the API server (CN kube-apiserver-kubelet-client) and cluster admins (O
 /// system:masters) may call it, as upstream's kubelet authorizes them through RBAC.
 public struct KubeletServer: Service {
+    /// The CN of the API server's client certificate (ClusterPKI's kubelet client).
     public static let apiServerClientName = "kube-apiserver-kubelet-client"
 
     let host: String

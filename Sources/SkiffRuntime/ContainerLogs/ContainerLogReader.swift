@@ -29,6 +29,7 @@ public struct ContainerLogOptions: Sendable, Equatable {
 /// Reads one container attempt's CRI log — its rotated files in order, then the current
 /// one — as the container wrote it: records decoded, partial lines joined.
 public struct ContainerLogReader: Sendable {
+    /// The current log file; rotated files are found beside it.
     public var path: String
     public var options: ContainerLogOptions
     /// Asked when following reaches the end of the log: false once the container has
