@@ -16,6 +16,8 @@ public final class APIHandler: Sendable {
     let serviceAccountTokens: ServiceAccountTokens?
     /// The cluster CA, served at /cacerts for agents that join.
     let caCertificatePEM: String?
+    /// How pods/log reaches kubelets; nil: no kubelet client credentials (logs unavailable).
+    let kubeletClient: KubeletClientConfig?
     let openAPICache = OpenAPICache()
     public let metrics = APIMetrics()
     let authorizer: any Authorizer = AlwaysAllow()
@@ -27,7 +29,9 @@ public final class APIHandler: Sendable {
 
     public init(store: any Store, registry: ResourceRegistry = APIHandler.builtInRegistry(),
                 schema: APISchema = .builtIn, serviceCIDR: String = "10.96.0.0/12", watchCacheCapacity: Int = 10_000,
-                serviceAccountTokens: ServiceAccountTokens? = nil, caCertificatePEM: String? = nil) {
+                serviceAccountTokens: ServiceAccountTokens? = nil, caCertificatePEM: String? = nil,
+                kubeletClient: KubeletClientConfig? = nil) {
+        self.kubeletClient = kubeletClient
         self.serviceAccountTokens = serviceAccountTokens
         self.caCertificatePEM = caCertificatePEM
         self.store = store

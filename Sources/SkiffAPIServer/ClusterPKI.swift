@@ -5,7 +5,9 @@ import X509
 
 /// The cluster's certificates, made at first start under `<data-dir>/tls` and reused
 /// afterwards: a CA, the API server's serving certificate and the admin's client
-/// certificate (CN system:admin, O system:masters, as upstream's admin.conf has).
+/// certificate (CN system:admin, O system:masters, as upstream's admin.conf has), and the
+/// client certificate the API server presents to kubelets (CN kube-apiserver-kubelet-client,
+/// O system:masters, as kubeadm's apiserver-kubelet-client.crt).
 public struct ClusterPKI: Sendable {
     public var caCertificatePEM: String
     public var caKeyPEM: String
@@ -13,6 +15,8 @@ public struct ClusterPKI: Sendable {
     public var serverKeyPEM: String
     public var adminCertificatePEM: String
     public var adminKeyPEM: String
+    public var kubeletClientCertificatePEM: String
+    public var kubeletClientKeyPEM: String
 
     /// Loads the PKI from `dir`, creating what is missing. The serving certificate is made
     /// anew when a requested SAN is not in it or it expires within 30 days.
@@ -95,9 +99,22 @@ public struct ClusterPKI: Sendable {
             adminCert = c
             adminKey = k
         }
+        var kubeletClientCert = read("apiserver-kubelet-client.crt"), kubeletClientKey = read("apiserver-kubelet-client.key")
+        if kubeletClientCert == nil || kubeletClientKey == nil {
+            let subject = try DistinguishedName {
+                OrganizationName("system:masters")
+                CommonName("kube-apiserver-kubelet-client")
+            }
+            let (c, k) = try issue(subject: subject, names: [], usage: .clientAuth)
+            try write("apiserver-kubelet-client.key", k, secret: true)
+            try write("apiserver-kubelet-client.crt", c, secret: false)
+            kubeletClientCert = c
+            kubeletClientKey = k
+        }
         return ClusterPKI(caCertificatePEM: try caCert.serializeAsPEM().pemString, caKeyPEM: caKey.pemRepresentation,
                           serverCertificatePEM: serverCert ?? "", serverKeyPEM: serverKey ?? "",
-                          adminCertificatePEM: adminCert ?? "", adminKeyPEM: adminKey ?? "")
+                          adminCertificatePEM: adminCert ?? "", adminKeyPEM: adminKey ?? "",
+                          kubeletClientCertificatePEM: kubeletClientCert ?? "", kubeletClientKeyPEM: kubeletClientKey ?? "")
     }
 
     static func describe(_ name: GeneralName) -> String {

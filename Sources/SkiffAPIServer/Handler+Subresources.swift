@@ -12,7 +12,7 @@ extension APIHandler {
         case "scale":
             return .json(200, try scale(of: served(r, try parseStored(object.bytes)), r))
         case "log":
-            throw .badRequest("pod \(name) has no running containers to read logs from: no node runs pods yet")
+            return try await podLog(r, info, name, req)
         default:
             throw .methodNotAllowed("the server does not allow this method on the requested resource")
         }

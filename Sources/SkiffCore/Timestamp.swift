@@ -30,15 +30,19 @@ public struct Timestamp: Sendable, Hashable, Comparable {
     public var rfc3339: String { format(fraction: nil) }
 
     /// "2006-01-02T15:04:05.000000Z": metav1.MicroTime.
-    public var rfc3339Micro: String { format(fraction: Int(nanoseconds / 1000)) }
+    public var rfc3339Micro: String { format(fraction: (Int(nanoseconds / 1000), 6)) }
 
-    private func format(fraction micros: Int?) -> String {
+    /// "2006-01-02T15:04:05.000000000Z": the fixed-width RFC3339Nano of CRI log lines and
+    /// `kubectl logs --timestamps`.
+    public var rfc3339Nano: String { format(fraction: (Int(nanoseconds), 9)) }
+
+    private func format(fraction: (value: Int, digits: Int)?) -> String {
         let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
         let secs = Int(seconds - days * 86400)
         let (y, m, d) = Timestamp.civil(fromDays: days)
         var s = pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2) + "T"
         s += pad(secs / 3600, 2) + ":" + pad(secs / 60 % 60, 2) + ":" + pad(secs % 60, 2)
-        if let micros { s += "." + pad(micros, 6) }
+        if let fraction { s += "." + pad(fraction.value, fraction.digits) }
         return s + "Z"
     }
 

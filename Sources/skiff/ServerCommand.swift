@@ -110,7 +110,8 @@ struct ServerCommand: AsyncParsableCommand {
         }
         let serviceAccounts = try ServiceAccountTokens(keyPEM: try String(contentsOfFile: saKeyPath, encoding: .utf8))
         let handler = APIHandler(store: store, registry: APIHandler.builtInRegistry(defaultTolerationSeconds: defaultTolerationSeconds),
-                                 serviceCIDR: serviceCidr, serviceAccountTokens: serviceAccounts, caCertificatePEM: pki.caCertificatePEM)
+                                 serviceCIDR: serviceCidr, serviceAccountTokens: serviceAccounts, caCertificatePEM: pki.caCertificatePEM,
+                                 kubeletClient: KubeletClientConfig(pki: pki))
         let tls = insecureHTTP ? nil : ServingTLS(certificatePEM: pki.serverCertificatePEM, keyPEM: pki.serverKeyPEM, clientCAPEM: pki.caCertificatePEM)
         let app = try APIServerApp.make(
             handler: handler, host: bindAddress, port: port, tls: tls,

@@ -60,7 +60,7 @@ import Testing
         let mode = CgroupMode.detect()
         let runtime = try OCIRuntime(binary: try OCIRuntimeBinary.locate("crun", stateRoot: "\(base)/crun", cgroups: mode),
                                      root: "\(base)/runtime", images: BusyboxImages(layer: "\(base)/layer"), cgroups: Cgroups(mode: mode),
-                                     logs: ContainerLogCopier(), logger: Logger(label: "test"))
+                                     logs: try ContainerLogCopier(logger: Logger(label: "test")), logger: Logger(label: "test"))
         await runtime.configureNetwork(CNINetwork(bridgeName: "skifft9", podCIDR: IPv4CIDR("10.88.9.0/24")!, ipamDirectory: "\(base)/ipam"))
         var config = KubeletConfiguration(nodeName: Self.node, nodeIP: "127.0.0.1", podsDirectory: "\(base)/pods")
         config.crashLoopBackOffBase = .seconds(1)

@@ -39,7 +39,7 @@ import Testing
         let mode = CgroupMode.detect()
         let binary = try OCIRuntimeBinary.locate(runtimeName, stateRoot: "\(base)/state", cgroups: mode)
         let runtime = try OCIRuntime(binary: binary, root: "\(base)/runtime", images: BusyboxImages(layer: "\(base)/layer"),
-                                     cgroups: Cgroups(mode: mode), logs: ContainerLogCopier(), logger: Logger(label: "test"))
+                                     cgroups: Cgroups(mode: mode), logs: try ContainerLogCopier(logger: Logger(label: "test")), logger: Logger(label: "test"))
         await runtime.configureNetwork(CNINetwork(bridgeName: bridge, podCIDR: podCIDR, ipamDirectory: "\(base)/ipam"))
         let exits = Task { await runtime.run() }
         defer { exits.cancel() }

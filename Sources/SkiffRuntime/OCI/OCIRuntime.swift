@@ -286,7 +286,7 @@ public actor OCIRuntime: RuntimeService {
                 guard fd >= 0 else { throw RuntimeError("RunContainerError", "cannot open the log pipe: \(String(cString: strerror(errno)))") }
                 fifoFDs.append(fd)
             }
-            try await logs.start(containerID: id, stdoutFIFO: "\(dir)/stdout", stderrFIFO: "\(dir)/stderr", logPath: record.status.logPath)
+            try logs.start(containerID: id, stdoutFIFO: "\(dir)/stdout", stderrFIFO: "\(dir)/stderr", logPath: record.status.logPath)
             try await binary.create(id: id, bundle: dir, pidFile: "\(dir)/pid", logFile: "\(dir)/runtime.log",
                                     stdoutFD: fifoFDs[0], stderrFD: fifoFDs[1])
             let pidText = (try? String(contentsOfFile: "\(dir)/pid", encoding: .utf8)) ?? ""
@@ -387,6 +387,7 @@ public actor OCIRuntime: RuntimeService {
         if record.status.state == .created {
             try? await binary.delete(id: id, force: true)
         }
+        logs.stop(containerID: id)
         Self.unmount("\(record.directory)/rootfs")
         do { try cgroups.remove(record.cgroupsPath) } catch {
             logger.warning("container cgroup not removed", metadata: ["container": "\(id)", "error": "\(error)"])
@@ -440,7 +441,7 @@ public actor OCIRuntime: RuntimeService {
             let state = try? await binary.state(id: id)
             if let state, state.status == "running" || state.status == "created", state.pid > 0 {
                 do {
-                    try await logs.start(containerID: id, stdoutFIFO: "\(record.directory)/stdout",
+                    try logs.start(containerID: id, stdoutFIFO: "\(record.directory)/stdout",
                                          stderrFIFO: "\(record.directory)/stderr", logPath: record.status.logPath)
                 } catch {
                     logger.warning("cannot resume a container's log", metadata: ["container": "\(id)", "error": "\(error)"])
