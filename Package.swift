@@ -68,6 +68,8 @@ let package = Package(
         // Linux system calls Swift's Glibc module cannot make safely: spawning with a
         // pre-exec step, holding namespaces without a process.
         .target(name: "CSkiffSys"),
+        // zlib (Debian's zlib1g-dev) and xattrs for image layers and archives.
+        .systemLibrary(name: "CImageSys", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The container runtime behind a CRI-shaped protocol: OCI bundles run by crun or
         // runc, images (store, registry pulls, archives), CNI networking, container logs.
         .target(
@@ -75,6 +77,7 @@ let package = Package(
             dependencies: [
                 "SkiffCore",
                 "CSkiffSys",
+                "CImageSys",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -171,7 +174,7 @@ let package = Package(
         .testTarget(name: "SkiffStoreTests", dependencies: ["SkiffStore"]),
         .testTarget(name: "SkiffClientTests", dependencies: ["SkiffClient"]),
         .testTarget(name: "SkiffControllersTests", dependencies: ["SkiffControllers", "SkiffClient", "SkiffAPIServer", "SkiffStore"]),
-        .testTarget(name: "SkiffRuntimeTests", dependencies: ["SkiffRuntime"]),
+        .testTarget(name: "SkiffRuntimeTests", dependencies: ["SkiffRuntime", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "SkiffKubeletTests", dependencies: ["SkiffKubelet", "SkiffRuntime", "SkiffClient", "SkiffAPIServer", "SkiffStore"]),
         .testTarget(name: "SkiffSchedulerTests", dependencies: ["SkiffScheduler", "SkiffClient", "SkiffAPIServer", "SkiffStore"]),
         .testTarget(
