@@ -24,7 +24,7 @@ import Testing
         #expect(try ImageReference(parsing: input).description == expected)
     }
 
-    @Test(arguments: ["", "Busybox", "busybox:", ":tag", "a//b", "busybox@sha256:abc", "-x", "a/-b", "busybox:-1", "UPPER/x", "x/Y:1", "host:port/x"])
+    @Test(arguments: ["", "Busybox", "busybox:", ":tag", "a//b", "busybox@sha256:abc", "-x", "a/-b", "busybox:-1", "a b", "x/Y:1", "host:port/x"])
     func rejects(input: String) {
         #expect(throws: ImageReference.ParseError.self) { try ImageReference(parsing: input) }
     }

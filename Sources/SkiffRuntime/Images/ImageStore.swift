@@ -59,23 +59,25 @@ public actor ImageStore: ImageService {
     }
 
     public func removeImage(_ reference: String) async throws {
-        var removed: StoredImage?
+        var found: StoredImage?
+        var untagOnly = false
         try withIndexLock { index in
             guard let id = try Self.find(reference, in: index) else { return }
             let record = index.images[id]!
-            // A tag names one image: removing by tag drops the tag, and the image with its last name.
+            found = record
+            // Removing by one of several tags drops that tag; the image goes with its last name.
             if let ref = try? ImageReference(parsing: reference), record.repoTags.count > 1, record.repoTags.contains(ref.description) {
                 index.images[id]!.repoTags.removeAll { $0 == ref.description }
+                untagOnly = true
                 return
             }
             index.images[id] = nil
-            removed = record
             try prune(index: index, candidates: record)
         }
-        guard let removed else {
+        guard let found else {
             throw RuntimeError("ImageNotFound", "image \"\(reference)\" is not in the store")
         }
-        logger.info("removed image", metadata: ["id": "\(removed.id)", "tags": "\(removed.repoTags)"])
+        logger.info(untagOnly ? "untagged image" : "removed image", metadata: ["id": "\(found.id)", "reference": "\(reference)"])
     }
 
     public func imageFsInfo() async throws -> (usedBytes: Int64, capacityBytes: Int64, availableBytes: Int64) {
@@ -195,6 +197,7 @@ public actor ImageStore: ImageService {
     /// Loads an OCI image layout archive or a `docker save` archive (plain or gzipped); each
     /// image is named by its annotations or RepoTags, or by `name` when it has none. Nothing
     /// is recorded unless every image of the archive unpacked; importing twice changes nothing.
+    /// The images returned carry the names this archive gave (other names they have are kept).
     public func importArchive(path: String, name: String? = nil) async throws -> [Image] {
         let work = "\(root)/tmp/import-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
@@ -236,7 +239,8 @@ public actor ImageStore: ImageService {
                 layers: zip(layers, config.rootfs.diff_ids).map { StoredImage.Layer(digest: $0.digest, diffID: $1, size: $0.size) },
                 configSize: configDescriptor.size, config: config.imageConfig, lastUsed: Date()))
         }
-        let imported = try commit(records)
+        var imported = try commit(records)
+        for i in imported.indices { imported[i].repoTags = records[i].repoTags }
         for image in imported { logger.info("imported image", metadata: ["tags": "\(image.repoTags)", "id": "\(image.id)"]) }
         return imported
     }
