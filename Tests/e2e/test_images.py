@@ -98,3 +98,14 @@ def test_clear_errors(busybox, tmp_path):
     failed = skiff_images(tmp_path, "import", str(junk), check=False)
     assert failed.returncode != 0 and "junk.tar" in failed.stderr
     assert table(tmp_path) == {}
+
+
+def test_docker_hub_image_from_a_local_mirror(busybox, tmp_path):
+    """The air-gapped site: registries.yaml sends docker.io to a mirror on loopback."""
+    with LocalRegistry() as registry:
+        registry.push(busybox["layout"], "1", "library/busybox:mirrored")
+        (tmp_path / "registries.yaml").write_text(
+            f'mirrors:\n  docker.io:\n    endpoint:\n      - "http://{registry.host}"\n')
+        out = skiff_images(tmp_path, "pull", "busybox:mirrored").stdout
+    assert out.startswith("Image is up to date for sha256:")
+    assert ("docker.io/library/busybox", "mirrored") in table(tmp_path)
