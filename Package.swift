@@ -174,7 +174,7 @@ let package = Package(
         .testTarget(name: "SkiffStoreTests", dependencies: ["SkiffStore"]),
         .testTarget(name: "SkiffClientTests", dependencies: ["SkiffClient"]),
         .testTarget(name: "SkiffControllersTests", dependencies: ["SkiffControllers", "SkiffClient", "SkiffAPIServer", "SkiffStore"]),
-        .testTarget(name: "SkiffRuntimeTests", dependencies: ["SkiffRuntime", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "SkiffRuntimeTests", dependencies: ["SkiffRuntime"]),
         .testTarget(name: "SkiffKubeletTests", dependencies: ["SkiffKubelet", "SkiffRuntime", "SkiffClient", "SkiffAPIServer", "SkiffStore"]),
         .testTarget(name: "SkiffSchedulerTests", dependencies: ["SkiffScheduler", "SkiffClient", "SkiffAPIServer", "SkiffStore"]),
         .testTarget(

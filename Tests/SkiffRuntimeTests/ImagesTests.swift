@@ -1,5 +1,4 @@
 import CImageSys
-import Crypto
 import Foundation
 import Logging
 import Testing
