@@ -70,6 +70,8 @@ let package = Package(
         // Linux system calls Swift's Glibc module cannot make safely: spawning with a
         // pre-exec step, holding namespaces without a process.
         .target(name: "CSkiffSys"),
+        // zlib (Debian's zlib1g-dev) and xattrs for image layers and archives.
+        .systemLibrary(name: "CImageSys", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // The container runtime behind a CRI-shaped protocol: OCI bundles run by crun or
         // runc, images (store, registry pulls, archives), CNI networking, container logs.
         .target(
@@ -77,6 +79,7 @@ let package = Package(
             dependencies: [
                 "SkiffCore",
                 "CSkiffSys",
+                "CImageSys",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
