@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import SkiffCore
+import SkiffTestSupport
 import Testing
 @testable import SkiffRuntime
 
@@ -60,10 +61,6 @@ final class FakeContainerOutput {
     }
 
     deinit { try? FileManager.default.removeItem(atPath: dir) }
-}
-
-func temporaryDirectory() -> String {
-    NSTemporaryDirectory() + "skiff-logs-" + UUID().uuidString
 }
 
 /// Fails instead of hanging when the copier never drains.
@@ -189,7 +186,7 @@ func collect(_ reader: ContainerLogReader) async throws -> String {
     /// Writes a rotated file and a current one: lines "l0".."l5" one second apart from
     /// t0, "l2" split into P + F records.
     func makeLog() throws -> (String, Timestamp) {
-        let dir = temporaryDirectory()
+        let dir = try temporaryDirectory()
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let t0 = Timestamp(seconds: 1_700_000_000)
         func record(_ i: Int64, _ tag: String, _ content: String) -> String {
@@ -229,7 +226,7 @@ func collect(_ reader: ContainerLogReader) async throws -> String {
     }
 
     @Test func missingLogIsEmpty() async throws {
-        #expect(try await read(temporaryDirectory() + "/0.log", .init()) == "")
+        #expect(try await read(try temporaryDirectory() + "/0.log", .init()) == "")
     }
 
     @Test func followStreamsAcrossRotationUntilTheContainerStops() async throws {

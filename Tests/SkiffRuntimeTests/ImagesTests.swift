@@ -1,6 +1,7 @@
 import CImageSys
 import Foundation
 import Logging
+import SkiffTestSupport
 import Testing
 @testable import SkiffRuntime
 
@@ -90,12 +91,6 @@ final class ArraySource: ByteSource {
         defer { bytes.removeFirst(n) }
         return Array(bytes[..<n])
     }
-}
-
-func temporaryDirectory() throws -> String {
-    let path = NSTemporaryDirectory() + "skiff-images-test-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
 }
 
 @Suite struct TarUnpackTests {

@@ -28,3 +28,10 @@ public actor BusyboxImages: ImageService {
     }
 }
 
+
+/// A new empty directory under the system's temporary directory.
+public func temporaryDirectory() throws -> String {
+    let path = NSTemporaryDirectory() + "skiff-test-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
