@@ -364,6 +364,9 @@ public final class Kubelet: Sendable {
             events.event(pod, .pods, type: "Normal", reason: "Pulled",
                          message: "Successfully pulled image \"\(ref)\" in \(seconds) (\(seconds) including waiting). Image size: \(image.size) bytes.")
             return image
+        } catch let e as RuntimeError where e.reason == "InvalidImageName" {
+            events.event(pod, .pods, type: "Warning", reason: "InspectFailed", message: "Failed to apply default image tag \"\(ref)\": \(e.message)")
+            throw ImagePullWait(reason: "InvalidImageName", message: e.message, retryAfter: config.crashLoopBackOffMax)
         } catch {
             let message = Self.message(error)
             state.withLock { s in
@@ -376,9 +379,20 @@ public final class Kubelet: Sendable {
         }
     }
 
-    /// Registry credentials from the pod's imagePullSecrets. (Overridden once dockerconfigjson
-    /// parsing is available; until then none.)
-    func pullCredentials(_ pod: JSON) async throws -> [String: AuthConfig] { [:] }
+    /// Registry credentials from the pod's imagePullSecrets (kubernetes.io/dockerconfigjson
+    /// or the legacy dockercfg); a missing secret is skipped, as upstream.
+    func pullCredentials(_ pod: JSON) async throws -> [String: AuthConfig] {
+        var auth: [String: AuthConfig] = [:]
+        for ref in pod[path: ["spec", "imagePullSecrets"]]?.arrayValue ?? [] {
+            guard let name = ref["name"]?.stringValue,
+                  let secret = try await volumes.object(kind: "Secret", namespace: pod.namespace ?? "default", name: name) else { continue }
+            for key in [".dockerconfigjson", ".dockercfg"] {
+                guard let encoded = secret[path: ["data", key]]?.stringValue, let data = Data(base64Encoded: encoded) else { continue }
+                auth.merge(DockerConfig.credentials(fromDockerConfigJSON: Array(data))) { first, _ in first }
+            }
+        }
+        return auth
+    }
 
     func startContainer(_ pod: JSON, _ spec: JSON, attempt: Int, sandbox: PodSandboxStatus, volumes podVolumes: PodVolumes) async throws {
         let name = spec["name"]?.stringValue ?? ""
@@ -609,5 +623,27 @@ public final class Kubelet: Sendable {
     static func message(_ error: any Error) -> String {
         if let e = error as? RuntimeError { return e.message }
         return "\(error)"
+    }
+}
+
+/// `kubectl logs` through the kubelet's server: which file holds a container's output.
+extension Kubelet: ContainerLogSource {
+    public func logLocation(namespace: String, pod name: String, container: String, previous: Bool) async throws -> ContainerLogLocation {
+        guard let pod = pods.indexer.get("\(namespace)/\(name)") else { throw ContainerLogError.podNotFound(name) }
+        let specs = (pod[path: ["spec", "initContainers"]]?.arrayValue ?? []) + (pod[path: ["spec", "containers"]]?.arrayValue ?? [])
+        guard specs.contains(where: { $0["name"]?.stringValue == container }) else {
+            throw ContainerLogError.containerNotFound(container, pod: name)
+        }
+        let instances = try await runtimePod(uid: pod.uid ?? "").instances(container)
+        if previous {
+            guard let earlier = instances.dropFirst().first else { throw ContainerLogError.previousNotFound(container, pod: name) }
+            return ContainerLogLocation(path: earlier.logPath, isRunning: { false })
+        }
+        guard let latest = instances.first else {
+            let reason = state.withLock { $0.waiting["\(pod.uid ?? "")/\(container)"]?.reason } ?? "ContainerCreating"
+            throw ContainerLogError.waiting(container, pod: name, reason: reason)
+        }
+        let runtime = self.runtime, id = latest.id
+        return ContainerLogLocation(path: latest.logPath, isRunning: { (try? await runtime.containerStatus(id))?.state == .running })
     }
 }

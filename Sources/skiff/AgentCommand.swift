@@ -1,14 +1,15 @@
 import ArgumentParser
+import Foundation
 import Logging
 import ServiceLifecycle
 import SkiffClient
+import SkiffCore
 import SkiffKubelet
 
-/// `skiff agent`: a worker that joins a control plane with its token. Real nodes
-/// (containers through crun, CNI networking) are the next milestone; today the agent
-/// runs simulated nodes, which register, renew their leases and run pods on paper.
+/// `skiff agent`: a worker node that joins a control plane with its token and runs real
+/// containers — or, for scale tests only, `--simulate N` nodes without containers.
 struct AgentCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "agent", abstract: "Join a control plane as worker node(s).")
+    static let configuration = CommandConfiguration(commandName: "agent", abstract: "Join a control plane as a worker node.")
 
     @Option(help: "The control plane's URL, https://HOST:PORT.")
     var server: String
@@ -16,7 +17,9 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "The join token (the server's <data-dir>/token): it authenticates the agent and pins the cluster CA.")
     var token: String
 
-    @Option(help: "Run this many simulated nodes (no containers) instead of a real one.")
+    @OptionGroup var node: NodeOptions
+
+    @Option(help: "Run this many simulated nodes (no containers) instead of a real one: for scale tests and benchmarks.")
     var simulate: Int?
 
     @Option(help: "Name prefix of simulated nodes.")
@@ -31,33 +34,115 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(help: "Pods per simulated node.")
     var nodePods = 110
 
-    @Option(help: "Duration of each node's Lease in kube-node-lease; renewed every quarter of it (the server's --node-monitor-grace-period must exceed that).")
+    @Option(help: "Duration of each simulated node's Lease in kube-node-lease; renewed every quarter of it.")
     var nodeLeaseDurationSeconds: Int64 = 40
 
     @Option(help: "Log level (trace, debug, info, notice, warning, error, critical).")
     var logLevel = "info"
 
     func run() async throws {
-        guard let simulate, simulate > 0 else {
-            throw ValidationError("only simulated nodes exist so far: pass --simulate N (real nodes with crun and CNI are not built yet)")
-        }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-            return handler
-        }
+        bootstrapLogging(level: logLevel)
         let logger = Logger(label: "skiff.agent")
-        let transport = try await HTTPSTransport.join(server: server, token: token)
-        var capacity = SimulatedNodes.Capacity()
-        capacity.cpu = nodeCpu
-        capacity.memory = nodeMemory
-        capacity.pods = nodePods
-        capacity.leaseDurationSeconds = nodeLeaseDurationSeconds
-        let nodes = SimulatedNodes(client: Client(transport: transport), prefix: nodeNamePrefix, count: simulate, capacity: capacity)
-        let group = ServiceGroup(configuration: .init(services: [.init(service: SimulatedNodesService(nodes: nodes))],
-                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let service: any Service
+        if let simulate, simulate > 0 {
+            let transport = try await HTTPSTransport.join(server: server, token: token)
+            var capacity = SimulatedNodes.Capacity()
+            capacity.cpu = nodeCpu
+            capacity.memory = nodeMemory
+            capacity.pods = nodePods
+            capacity.leaseDurationSeconds = nodeLeaseDurationSeconds
+            service = SimulatedNodesService(nodes: SimulatedNodes(client: Client(transport: transport), prefix: nodeNamePrefix,
+                                                                  count: simulate, capacity: capacity))
+        } else {
+            service = AgentService(options: try node.agentOptions(server: server, token: token, controlPlane: false), logger: logger)
+        }
+        let group = ServiceGroup(configuration: .init(services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
-        try await transport.shutdown()
+    }
+}
+
+/// The flags of a real node, shared by `skiff agent` and `skiff up`.
+struct NodeOptions: ParsableArguments {
+    @Option(help: "The node's name (default: the host name).")
+    var nodeName: String?
+
+    @Option(help: "The node's InternalIP (default: the address of the interface holding the default route).")
+    var nodeIp: String?
+
+    @Option(help: "Directory for the node's identity, images, containers and pod logs.")
+    var dataDir = "/var/lib/skiff"
+
+    @Option(help: "OCI runtime: crun or runc (default: crun where installed, else runc).")
+    var runtime: String?
+
+    @Option(help: "Registry mirrors and credentials, k3s' registries.yaml format (default <data-dir>/registries.yaml).")
+    var registryConfig: String?
+
+    @Option(help: "Port of the kubelet's HTTPS API (logs; the API server connects to it).")
+    var kubeletPort = 10250
+
+    @Option(help: "The cluster's pod range, as the server's --cluster-cidr.")
+    var clusterCidr = "10.42.0.0/16"
+
+    @Option(parsing: .singleValue, help: "Cluster DNS server for pods with dnsPolicy ClusterFirst (repeatable; none: pods use the host's resolv.conf).")
+    var clusterDns: [String] = []
+
+    @Option(help: "The cluster's DNS domain.")
+    var clusterDomain = "cluster.local"
+
+    @Option(parsing: .singleValue, help: "A label for the node, key=value (repeatable).")
+    var nodeLabel: [String] = []
+
+    @Option(parsing: .singleValue, help: "A taint for the node, key=value:Effect (repeatable).")
+    var nodeTaint: [String] = []
+
+    func agentOptions(server: String, token: String, controlPlane: Bool) throws -> NodeAgent.Options {
+        var o = NodeAgent.Options(server: server, token: token, dataDir: dataDir)
+        o.nodeName = nodeName
+        o.nodeIP = nodeIp
+        if let runtime, !["crun", "runc"].contains(runtime) { throw ValidationError("--runtime must be crun or runc, not \(runtime)") }
+        o.runtime = runtime
+        o.registryConfig = registryConfig
+        o.kubeletPort = kubeletPort
+        guard let cidr = IPv4CIDR(clusterCidr) else { throw ValidationError("--cluster-cidr: not an IPv4 CIDR: \(clusterCidr)") }
+        o.clusterCIDR = cidr
+        o.clusterDNS = clusterDns
+        o.clusterDomain = clusterDomain
+        for label in nodeLabel {
+            guard let (k, v) = NodeStatusManager.parseLabel(label) else { throw ValidationError("--node-label \(label): not key=value") }
+            o.labels[k] = v
+        }
+        o.taints = try nodeTaint.map {
+            guard let t = NodeStatusManager.parseTaint($0) else { throw ValidationError("--node-taint \($0): not key=value:Effect") }
+            return t
+        }
+        o.controlPlane = controlPlane
+        return o
+    }
+}
+
+/// A real node: joins (retrying while the server is not up yet; a CA that does not match
+/// the token is fatal), then runs until shutdown.
+struct AgentService: Service {
+    let options: NodeAgent.Options
+    let logger: Logger
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            var agent: NodeAgent?
+            while agent == nil {
+                do {
+                    agent = try await NodeAgent.make(options, logger: logger)
+                } catch let e as ClientError where e.reason == "CAMismatch" || e.reason == "InvalidToken" || e.code == 401 {
+                    throw e
+                } catch {
+                    if Task.isCancelled { return }
+                    logger.info("waiting for the control plane", metadata: ["server": "\(options.server)", "error": "\(error)"])
+                    try await Task.sleep(for: .milliseconds(200))
+                }
+            }
+            try await agent?.run()
+        }
     }
 }
 

@@ -13,7 +13,7 @@ struct ImagesCommand: AsyncParsableCommand {
     /// Where the store is and how to reach registries, shared by every subcommand.
     struct StoreOptions: ParsableArguments {
         @Option(help: "The node's data directory; images live in <data-dir>/images.")
-        var dataDir: String = "/var/lib/skiff/server"
+        var dataDir: String = "/var/lib/skiff"
 
         @Option(help: "Mirrors and registry settings in k3s' registries.yaml format (default: <data-dir>/registries.yaml).")
         var registryConfig: String?

@@ -68,12 +68,23 @@ struct ServerCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func run() async throws {
-        LoggingSystem.bootstrap { label in
-            var h = StreamLogHandler.standardError(label: label)
-            h.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-            return h
-        }
-        let logger = Logger(label: "skiff.server")
+        bootstrapLogging(level: logLevel)
+        let controlPlane = try makeControlPlane(logger: Logger(label: "skiff.server"))
+        let group = ServiceGroup(configuration: .init(services: controlPlane.services, gracefulShutdownSignals: [.sigterm, .sigint],
+                                                      logger: controlPlane.logger))
+        try await group.run()
+        await controlPlane.store.closeWatches()
+    }
+
+    /// What `skiff server` runs, and `skiff up` runs with an agent beside it.
+    struct ControlPlane {
+        var services: [ServiceGroupConfiguration.ServiceConfiguration]
+        var store: MVCCStore
+        var token: AgentToken
+        var logger: Logger
+    }
+
+    func makeControlPlane(logger: Logger) throws -> ControlPlane {
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
 
         let policy = CompactionPolicy(retention: .seconds(historySeconds), maxEvents: historyRevisions)
@@ -123,11 +134,16 @@ struct ServerCommand: AsyncParsableCommand {
                 logger.info("API server listening", metadata: ["url": "\(scheme)://\(bindAddress):\(port)", "kubeconfig": "\(dataDir)/kubeconfig.yaml"])
             },
             logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(services: [.init(service: app), .init(service: WatchCloser(handler: handler))],
-                                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
-        await store.closeWatches()
+        return ControlPlane(services: [.init(service: app), .init(service: WatchCloser(handler: handler))], store: store, token: token, logger: logger)
+    }
+}
+
+/// swift-log to standard error at the given level (trace … critical).
+func bootstrapLogging(level: String) {
+    LoggingSystem.bootstrap { label in
+        var h = StreamLogHandler.standardError(label: label)
+        h.logLevel = Logger.Level(rawValue: level) ?? .info
+        return h
     }
 }
 

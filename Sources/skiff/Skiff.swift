@@ -6,5 +6,5 @@ struct Skiff: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "skiff",
         abstract: "A Kubernetes-compatible container orchestrator: one binary that is a whole cluster.",
-        subcommands: [ServerCommand.self, AgentCommand.self, KubeconfigCommand.self, ImagesCommand.self])
+        subcommands: [UpCommand.self, ServerCommand.self, AgentCommand.self, KubeconfigCommand.self, ImagesCommand.self])
 }
