@@ -131,9 +131,16 @@ public final class Informer: Sendable {
         logger = Logger(label: "skiff.informer.\(resource)")
     }
 
-    /// Handlers run on the informer's task and must not block: they enqueue keys.
+    /// Handlers run on the informer's task and must not block: they enqueue keys. A handler
+    /// added after the cache filled is told of every cached object as added, as client-go
+    /// does (the garbage collector adds its handlers after discovery, when the shared
+    /// informers may long have synced).
     public func addHandler(_ handler: @escaping @Sendable (InformerEvent) -> Void) {
-        handlers.withLock { $0.append(handler) }
+        let cached = handlers.withLock { hs -> [JSON] in
+            hs.append(handler)
+            return indexer.list()
+        }
+        for o in cached { handler(.added(o)) }
     }
 
     /// Every `period`, handlers are told of every cached object again (as an update to

@@ -51,6 +51,21 @@ public struct LeaderElector: Sendable {
                 group.cancelAll()
             }
             logger.info("stopped leading", metadata: ["lease": "\(namespace)/\(name)", "identity": "\(identity)"])
+            if Task.isCancelled { await release() }
+        }
+    }
+
+    /// Gives the Lease up on shutdown (client-go's ReleaseOnCancel), so that the next
+    /// candidate — the same server restarting — leads at once instead of waiting for it
+    /// to expire.
+    func release() async {
+        guard var lease = try? await client.get(.leases, namespace: namespace, name),
+              lease[path: ["spec", "holderIdentity"]]?.stringValue == identity else { return }
+        lease[path: ["spec", "holderIdentity"]] = ""
+        lease[path: ["spec", "leaseDurationSeconds"]] = 1
+        lease[path: ["spec", "renewTime"]] = .string(Timestamp.now().rfc3339Micro)
+        do { try await client.update(.leases, lease) } catch {
+            logger.debug("lease not released", metadata: ["lease": "\(namespace)/\(name)", "error": "\(error)"])
         }
     }
 

@@ -41,6 +41,7 @@ public struct NodeAgent: Sendable {
     public let runtime: OCIRuntime
     public let images: ImageStore
     let logs: ContainerLogCopier
+    let transport: HTTPSTransport
     let logger: Logger
 
     /// Joins the control plane and builds the node's parts; `run()` starts them.
@@ -50,7 +51,18 @@ public struct NodeAgent: Sendable {
         let machine = try MachineInfo.read(dataDir: o.dataDir, nodeIP: o.nodeIP)
         let name = (o.nodeName ?? machine.hostname).lowercased()
         let identity = try await NodeIdentity.join(server: o.server, token: o.token, nodeName: name, nodeIPs: [machine.nodeIP], dataDir: o.dataDir)
-        let client = Client(transport: try identity.transport(server: o.server))
+        let transport = try identity.transport(server: o.server)
+        do {
+            return try await make(o, identity: identity, machine: machine, transport: transport, logger: logger)
+        } catch {
+            try? await transport.shutdown()
+            throw error
+        }
+    }
+
+    static func make(_ o: Options, identity: NodeIdentity, machine: MachineInfo, transport: HTTPSTransport, logger: Logger) async throws -> NodeAgent {
+        let name = identity.nodeName
+        let client = Client(transport: transport)
 
         let registries = try RegistryConfig.load(path: o.registryConfig ?? RegistryConfig.defaultPath(dataDirectory: o.dataDir))
         let images = try ImageStore(root: "\(o.dataDir)/images", registries: registries, logger: Logger(label: "skiff.images"))
@@ -102,22 +114,29 @@ public struct NodeAgent: Sendable {
                                    tls: KubeletServingTLS(certificatePEM: identity.servingCertificatePEM, keyPEM: identity.servingKeyPEM,
                                                           clientCAPEM: identity.caPEM),
                                    logSource: kubelet)
-        return NodeAgent(kubelet: kubelet, nodeStatus: nodeStatus, server: server, runtime: runtime, images: images, logs: logs, logger: logger)
+        return NodeAgent(kubelet: kubelet, nodeStatus: nodeStatus, server: server, runtime: runtime, images: images, logs: logs,
+                         transport: transport, logger: logger)
     }
 
     /// Runs every part until cancelled. Containers keep running when the agent stops: the
     /// next start adopts them.
     public func run() async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await runtime.run() }
-            group.addTask { await nodeStatus.run() }
-            group.addTask { await kubelet.run() }
-            group.addTask { try await server.run() }
-            group.addTask { await collectImageGarbage() }
-            try await group.next()
-            group.cancelAll()
+        defer { logs.shutdown() }
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await runtime.run() }
+                group.addTask { await nodeStatus.run() }
+                group.addTask { await kubelet.run() }
+                group.addTask { try await server.run() }
+                group.addTask { await collectImageGarbage() }
+                try await group.next()
+                group.cancelAll()
+            }
+        } catch {
+            try? await transport.shutdown()
+            throw error
         }
-        logs.shutdown()
+        try await transport.shutdown()
     }
 
     /// The kubelet's image GC: every 5 minutes, unused images go, least recently used

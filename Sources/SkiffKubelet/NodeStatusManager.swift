@@ -134,18 +134,20 @@ public actor NodeStatusManager {
             do { try await syncStatus(now: .now()) } catch {
                 logger.warning("error updating node status", metadata: ["node": "\(options.nodeName)", "error": "\(error)"])
             }
-            // Until the pod range appears, look for it every second: the kubelet cannot
-            // configure pod networking without it.
+            // Until the pod range appears, look for it five times a second: the kubelet
+            // cannot configure pod networking without it, and the node turns Ready at once
+            // when it can.
             let deadline = ContinuousClock.now + options.nodeStatusUpdateFrequency
             while !Task.isCancelled, ContinuousClock.now < deadline {
                 guard podCIDR == nil else {
                     try? await Task.sleep(until: deadline)
                     break
                 }
-                try? await Task.sleep(for: .seconds(1))
+                try? await Task.sleep(for: .milliseconds(200))
                 do { await notePodCIDR(try await client.get(.nodes, options.nodeName)) } catch {
                     logger.debug("reading the node for its pod range failed", metadata: ["error": "\(error)"])
                 }
+                if podCIDR != nil { break }
             }
         }
     }
