@@ -83,7 +83,9 @@ extension APIHandler {
             let namespaceFinalizers = Self.pendingSpecFinalizers(current)
             if !finalizers.isEmpty || !namespaceFinalizers.isEmpty {
                 next.finalizers = finalizers
-                if next.deletionTimestamp == nil {
+                // Not graceful (or the kubelet ending a graceful deletion with grace 0):
+                // only the finalizers hold it now.
+                if next.deletionTimestamp == nil || (!graceful && (next.deletionGracePeriodSeconds ?? 0) > 0) {
                     next.deletionTimestamp = now.rfc3339
                     next.deletionGracePeriodSeconds = 0
                 }

@@ -236,8 +236,11 @@ extension APIHandler {
                 try await admitUpdate(r, next, old: current)
             }
             if dryRun { return next.serialized() }
-            // The last finalizer gone from an object being deleted: it goes now.
-            if next.deletionTimestamp != nil, next.finalizers.isEmpty, Self.pendingSpecFinalizers(next).isEmpty {
+            // The last finalizer gone from an object being deleted: it goes now — unless a
+            // graceful deletion is still running (a pod whose kubelet has not finished it),
+            // as upstream's registry decides.
+            if next.deletionTimestamp != nil, next.finalizers.isEmpty, Self.pendingSpecFinalizers(next).isEmpty,
+               (next.deletionGracePeriodSeconds ?? 0) == 0 {
                 do {
                     let deleted = try await store.delete(key: key, expectedRevision: kv.modRevision)
                     var gone = next

@@ -572,6 +572,7 @@ public final class Kubelet: Sendable {
             _ = try? await reportStatus(pod, view: final, sandbox: nil)
         }
         try await removePodFromNode(uid: pod.uid ?? "", logDirectory: sandboxConfig(pod).logDirectory)
+        logger.info("pod stopped and removed from the node", metadata: ["pod": "\(objectKey(pod))", "sandboxes": "\(view.sandboxes.count)"])
         if finalDelete {
             let options: JSON = ["kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": 0, "preconditions": ["uid": .string(pod.uid ?? "")]]
             let r = try await client.transport.send(ClientRequest(method: "DELETE", path: Resource.pods.path(namespace: pod.namespace, name: pod.name ?? ""),
