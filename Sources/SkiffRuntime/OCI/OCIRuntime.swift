@@ -36,7 +36,6 @@ public actor OCIRuntime: RuntimeService {
     var network: CNINetwork?
     var sandboxes: [String: SandboxRecord] = [:]
     var containers: [String: ContainerRecord] = [:]
-    var exitWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
     let exitStream: AsyncStream<(String, Int32?)>
     let exitContinuation: AsyncStream<(String, Int32?)>.Continuation
     let eventStream: AsyncStream<String>
@@ -320,13 +319,14 @@ public actor OCIRuntime: RuntimeService {
     /// Records an exit: waits for the output to reach the log, reads the OOM counter before
     /// the runtime deletes the cgroup, then tells the kubelet.
     func containerExited(_ id: String, status: Int32?) async {
-        guard var record = containers[id], record.status.state != .exited else { return }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.logs.drained(containerID: id) }
-            group.addTask { try? await Task.sleep(for: .seconds(2)) }
-            await group.next()
-            group.cancelAll()
+        guard containers[id] != nil, containers[id]?.status.state != .exited else { return }
+        // At most 2 s: a process the container left behind may hold its output open.
+        let deadline = ContinuousClock.now + .seconds(2)
+        while !logs.isDrained(containerID: id), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
         }
+        // Removed meanwhile (the actor was free while waiting): nothing to record.
+        guard var record = containers[id], record.status.state != .exited else { return }
         let oom = cgroups.oomKills(record.cgroupsPath) > 0
         let code = status.map { WaitStatus($0).exitCode } ?? 255
         record.status.exitCode = code
@@ -345,8 +345,7 @@ public actor OCIRuntime: RuntimeService {
         } catch {
             logger.warning("runtime delete after exit failed", metadata: ["container": "\(id)", "error": "\(error)"])
         }
-        try? persist(record)
-        for waiter in exitWaiters.removeValue(forKey: id) ?? [] { waiter.resume() }
+        if containers[id] != nil { try? persist(record) }
         eventContinuation.yield(id)
     }
 
