@@ -33,8 +33,8 @@ struct ManagerID: Hashable, Sendable {
 
     /// printManager: `"kubectl"`, `"kube-controller-manager" with subresource "status" using v1`.
     var printed: String {
-        var s = SSAValue.goQuote(manager)
-        if !subresource.isEmpty { s += " with subresource \(SSAValue.goQuote(subresource))" }
+        var s = goQuote(manager)
+        if !subresource.isEmpty { s += " with subresource \(goQuote(subresource))" }
         if operation == .update { s += " using \(apiVersion)" }
         return s
     }
@@ -76,7 +76,7 @@ struct ManagedFieldsState: Sendable {
         switch try string(e, "fieldsType") {
         case "FieldsV1": break
         case "": throw FieldsV1Error(message: "missing fieldsType in managed fields entry \(i)")
-        case let other: throw FieldsV1Error(message: "invalid fieldsType \(SSAValue.goQuote(other)) in managed fields entry \(i)")
+        case let other: throw FieldsV1Error(message: "invalid fieldsType \(goQuote(other)) in managed fields entry \(i)")
         }
         let id = ManagerID(manager: try string(e, "manager"), operation: operation, apiVersion: apiVersion,
                            subresource: try string(e, "subresource"))

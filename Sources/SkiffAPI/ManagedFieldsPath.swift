@@ -406,28 +406,6 @@ enum SSAValue {
         case .object(let members): return members.map { "\($0.0)=\(goString($0.1))" }.joined()
         }
     }
-
-    /// Go's `%q` for the strings that occur in API objects.
-    static func goQuote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\x" + (hex.count < 2 ? "0" + hex : hex)
-                } else {
-                    out += String(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
 }
 
 // MARK: - Building objects

@@ -244,10 +244,10 @@ enum SSAGoFormat {
         case .null: "interface {}(nil)"
         case .bool(let b): b ? "true" : "false"
         case .number(let n): SSAValue.canonicalNumber(n).text
-        case .string(let s): SSAValue.goQuote(s)
+        case .string(let s): goQuote(s)
         case .array(let items): "[]interface {}{" + items.map(syntax).joined(separator: ", ") + "}"
         case .object(let members):
-            "map[string]interface {}{" + members.keys.sorted().map { "\(SSAValue.goQuote($0)):\(syntax(members[$0] ?? .null))" }.joined(separator: ", ") + "}"
+            "map[string]interface {}{" + members.keys.sorted().map { "\(goQuote($0)):\(syntax(members[$0] ?? .null))" }.joined(separator: ", ") + "}"
         }
     }
 }

@@ -59,7 +59,7 @@ extension SSATypes {
             }
         }
         if !keys.isEmpty, fields.isEmpty {
-            let quoted = "[" + keys.map(SSAValue.goQuote).joined(separator: " ") + "]"
+            let quoted = "[" + keys.map(goQuote).joined(separator: " ") + "]"
             throw SSAItemError(message: "associative list with keys has an element that omits all key fields \(quoted) (and doesn't have default values for any key fields)")
         }
         return .key(fields.count == 1 ? fields : FieldPathElement.sortedKeys(fields))

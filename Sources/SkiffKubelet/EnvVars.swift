@@ -251,22 +251,6 @@ enum DownwardAPI {
         map.keys.sorted().map { "\($0)=\(goQuote(map[$0] ?? ""))" }.joined(separator: "\n")
     }
 
-    static func goQuote(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F: out += String(format: "\\x%02x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
-
     /// A container's limit or request divided by the divisor, rounded up; unset limits are
     /// the node's allocatable, as the kubelet defaults them for the downward API.
     static func resourceValue(_ ref: JSON, container: JSON, nodeAllocatable: [String: Quantity]) throws -> String {

@@ -131,9 +131,13 @@ public actor NodeStatusManager {
 
     func statusLoop() async {
         while !Task.isCancelled {
+            let hadPodCIDR = podCIDR != nil
             do { try await syncStatus(now: .now()) } catch {
                 logger.warning("error updating node status", metadata: ["node": "\(options.nodeName)", "error": "\(error)"])
             }
+            // The pod range arrived during that sync: networking is set up now, so the
+            // node's readiness changed — report it at once.
+            if !hadPodCIDR && podCIDR != nil { continue }
             // Until the pod range appears, look for it five times a second: the kubelet
             // cannot configure pod networking without it, and the node turns Ready at once
             // when it can.

@@ -240,7 +240,7 @@ let isRoot = getuid() == 0
         defer { f.stop() }
         let base = f.podsDirectory + "/host"
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: base + "/file", contents: Data("x".utf8))
+        _ = FileManager.default.createFile(atPath: base + "/file", contents: Data("x".utf8))
         func hostPath(_ path: String, _ type: String) -> JSON { ["name": "h", "hostPath": ["path": .string(path), "type": .string(type)]] }
         let cases: [(String, String, String?)] = [
             (base + "/missing", "Directory", "hostPath type check failed: \(base)/missing does not exist"),

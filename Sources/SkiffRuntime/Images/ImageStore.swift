@@ -209,7 +209,7 @@ public actor ImageStore: ImageService {
             try copy(try GzipSource(try FileSource(path: path)), to: tarPath)
         }
         let archive = try ArchiveMembers(path: tarPath)
-        let images = try archive.has("oci-layout") ? try archive.ociImages(defaultName: name) : try archive.dockerImages(defaultName: name)
+        let images = archive.has("oci-layout") ? try archive.ociImages(defaultName: name) : try archive.dockerImages(defaultName: name)
         guard !images.isEmpty else { throw ImageContentError("\(path) holds no images") }
         var records: [StoredImage] = []
         for found in images {

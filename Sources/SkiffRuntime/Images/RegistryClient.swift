@@ -31,7 +31,7 @@ final class RegistrySession: @unchecked Sendable {
             if let ca = tlsSettings.caFile { tls.additionalTrustRoots = [.file(ca)] }
             if let cert = tlsSettings.certFile, let key = tlsSettings.keyFile {
                 tls.certificateChain = try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) }
-                tls.privateKey = .file(key)
+                tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
             }
             if tlsSettings.insecureSkipVerify { tls.certificateVerification = .none }
             self.tls = tls
