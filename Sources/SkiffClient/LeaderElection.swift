@@ -28,8 +28,12 @@ public struct LeaderElector: Sendable {
     /// is lost), until the calling task is cancelled.
     public func run(_ lead: @escaping @Sendable () async -> Void) async {
         while !Task.isCancelled {
-            while !Task.isCancelled, !(await tryAcquireOrRenew()) {
-                try? await Task.sleep(for: retryPeriod)
+            while !Task.isCancelled {
+                let held = await tryAcquireOrRenew()
+                if held == true { break }
+                // Held by another: wait a retry period. The API not answering yet (a server
+                // starting): try again soon, so a new cluster gets its leaders at once.
+                try? await Task.sleep(for: held == nil ? .milliseconds(100) : retryPeriod)
             }
             if Task.isCancelled { return }
             logger.info("became leader", metadata: ["lease": "\(namespace)/\(name)", "identity": "\(identity)"])
@@ -39,7 +43,7 @@ public struct LeaderElector: Sendable {
                     var lastRenew = ContinuousClock.now
                     while !Task.isCancelled {
                         try? await Task.sleep(for: retryPeriod)
-                        if await tryAcquireOrRenew() {
+                        if await tryAcquireOrRenew() == true {
                             lastRenew = .now
                         } else if ContinuousClock.now - lastRenew > renewDeadline {
                             return
@@ -69,8 +73,9 @@ public struct LeaderElector: Sendable {
         }
     }
 
-    /// One attempt: true when this candidate holds the Lease afterwards.
-    func tryAcquireOrRenew() async -> Bool {
+    /// One attempt: true when this candidate holds the Lease afterwards, false when another
+    /// does, nil when the API could not be asked.
+    func tryAcquireOrRenew() async -> Bool? {
         let now = Timestamp.now()
         let seconds = leaseDuration.components.seconds
         do {
@@ -96,9 +101,18 @@ public struct LeaderElector: Sendable {
                                "metadata": ["name": .string(name), "namespace": .string(namespace)],
                                "spec": ["holderIdentity": .string(identity), "leaseDurationSeconds": .number(JSONNumber(seconds)),
                                         "acquireTime": .string(now.rfc3339Micro), "renewTime": .string(now.rfc3339Micro), "leaseTransitions": 0]]
-            return (try? await client.create(.leases, namespace: namespace, lease)) != nil
-        } catch {
+            do {
+                try await client.create(.leases, namespace: namespace, lease)
+                return true
+            } catch let e as ClientError where e.isAlreadyExists {
+                return false
+            } catch {
+                return nil
+            }
+        } catch let e as ClientError where e.code == 409 {
             return false
+        } catch {
+            return nil
         }
     }
 }

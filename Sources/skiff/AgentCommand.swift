@@ -56,7 +56,8 @@ struct AgentCommand: AsyncParsableCommand {
         } else {
             service = AgentService(options: try node.agentOptions(server: server, token: token, controlPlane: false), logger: logger)
         }
-        let group = ServiceGroup(configuration: .init(services: [.init(service: service)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(configuration: .init(services: [.init(service: MemoryTrimService(logger: logger)), .init(service: service)],
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }
