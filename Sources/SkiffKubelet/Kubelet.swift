@@ -246,7 +246,7 @@ public final class Kubelet: Sendable {
             if latest?.state == .exited && latest?.exitCode == 0 { continue }
             initDone = false
             if latest?.state == .running || latest?.state == .created { break }
-            if let latest, policy == "Never" { _ = latest; break }  // failed for good: the phase says Failed
+            if latest != nil && policy == "Never" { break }  // failed for good: the phase says Failed
             if let wait = await startIfDue(pod, spec, previous: latest, sandbox: sandbox, volumes: podVolumes) { retryAfter = min(retryAfter ?? wait, wait) }
             break
         }

@@ -41,7 +41,7 @@ def wait_for(what, condition, timeout=60, interval=0.2):
             last = condition()
             if last:
                 return last
-        except (AssertionError, KeyError, IndexError, json.JSONDecodeError, subprocess.SubprocessError) as e:
+        except (AssertionError, KeyError, IndexError, OSError, json.JSONDecodeError, subprocess.SubprocessError) as e:
             last = e
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}: {last!r}")
@@ -392,6 +392,27 @@ def test_imported_archive_runs_with_pull_policy_never(up, image_workdir):
                  containers=[{"name": "c", "image": "skiff.test/imported:1", "imagePullPolicy": "Never",
                               "command": ["sh", "-c", "echo air-gapped; sleep 3600"]}]))
     wait_for("offline logs", lambda: "air-gapped" in k.run("logs", "offline").stdout)
+
+
+def test_host_network_and_host_port(up, registry):
+    k = fresh(up)
+    img = image(registry)
+    host_port, net_port = images.free_port(), images.free_port()
+    apply(k, pod("hostnet", None, img, hostNetwork=True, containers=[{
+        "name": "c", "image": img, "command": ["sh", "-c", f"hostname > /tmp/i; exec httpd -f -p {net_port} -h /tmp"]}]))
+    apply(k, pod("hostport", None, img, containers=[{
+        "name": "c", "image": img, "command": ["sh", "-c", "hostname > /tmp/i; exec httpd -f -p 8080 -h /tmp"],
+        "ports": [{"containerPort": 8080, "hostPort": host_port}]}]))
+    for name in ["hostnet", "hostport"]:
+        wait_for(f"{name} running", lambda n=name: container_status(k, n).get("state", {}).get("running"))
+    node = json.loads(k.run("get", "nodes", "-o", "json").stdout)["items"][0]
+    node_ip = [a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP"][0]
+    assert pod_json(k, "hostnet")["status"]["podIP"] == node_ip
+    # The host's network and UTS namespaces: the node's name answers on the node's port.
+    assert wait_for("the host-network server", lambda: http_get(f"http://127.0.0.1:{net_port}/i")).strip() == node["metadata"]["name"]
+    # hostPort: the node's address and port reach the pod (CNI portmap).
+    assert wait_for("the hostPort", lambda: http_get(f"http://{node_ip}:{host_port}/i")).strip() == "hostport"
+    k.run("delete", "pod", "hostnet", "hostport", "--wait=true", timeout=60)
 
 
 def test_same_deployment_under_runc(registry, up):

@@ -76,12 +76,18 @@ public enum ChildProcess {
             }
         }
         defer { killer?.cancel() }
-        return try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                let stdout = pump(input: input, writeFD: writeFD, outFD: outFD, errFD: errFD)
-                let status = skiff_reap(child.pidfd, child.pid)
-                continuation.resume(returning: Result(status: status, stdout: stdout.0, stderr: stdout.1))
+        // Cancelling the caller kills the child (a probe's or a hook's deadline); it is
+        // still reaped, so nothing is left behind.
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                Thread.detachNewThread {
+                    let stdout = pump(input: input, writeFD: writeFD, outFD: outFD, errFD: errFD)
+                    let status = skiff_reap(child.pidfd, child.pid)
+                    continuation.resume(returning: Result(status: status, stdout: stdout.0, stderr: stdout.1))
+                }
             }
+        } onCancel: {
+            kill(child.pid, SIGKILL)
         }
     }
 

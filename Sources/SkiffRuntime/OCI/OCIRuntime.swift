@@ -99,7 +99,9 @@ public actor OCIRuntime: RuntimeService {
                 record.utsns = "\(dir)/ns/uts"
             }
             for path in [record.netns, record.ipcns, record.utsns].compactMap({ $0 }) {
-                FileManager.default.createFile(atPath: path, contents: nil)
+                guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                    throw RuntimeError("CreatePodSandboxError", "cannot create \(path)")
+                }
             }
             sandboxes[id] = record  // from here on removePodSandbox can undo everything
             let rc = skiff_pin_namespaces(flags, config.hostname, record.netns, record.ipcns, record.utsns)
@@ -165,7 +167,7 @@ public actor OCIRuntime: RuntimeService {
     static func hostName() -> String {
         var buf = [CChar](repeating: 0, count: 256)
         gethostname(&buf, buf.count)
-        return String(cString: buf)
+        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     public func stopPodSandbox(_ id: String) async throws {
@@ -224,7 +226,7 @@ public actor OCIRuntime: RuntimeService {
         let rootfs = "\(dir)/rootfs"
         let cgroupsPath = "\(sandbox.status.config.cgroupParent.isEmpty ? "/skiff/\(sandboxID)" : sandbox.status.config.cgroupParent)/\(id)"
         let logPath = "\(sandbox.status.config.logDirectory)/\(config.logPath)"
-        var record = ContainerRecord(
+        let record = ContainerRecord(
             status: ContainerStatus(id: id, sandboxID: sandboxID, name: config.name, attempt: config.attempt, state: .created,
                                     createdAt: Date(), image: config.image, imageRef: image.repoDigests.first ?? image.id,
                                     logPath: logPath, labels: config.labels, annotations: config.annotations),
@@ -407,7 +409,8 @@ public actor OCIRuntime: RuntimeService {
         guard let record = containers[id], record.status.state == .running else {
             throw RuntimeError("NotRunning", "container \(id) is not running")
         }
-        let result = try await binary.exec(id: id, command: command, timeout: timeout)
+        // A zero timeout means none, as the CRI's (lifecycle hooks pass it).
+        let result = try await binary.exec(id: id, command: command, timeout: timeout == .zero ? nil : timeout)
         return ExecResult(stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode)
     }
 

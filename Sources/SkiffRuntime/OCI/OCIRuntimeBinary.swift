@@ -106,7 +106,7 @@ public struct OCIRuntimeBinary: Sendable {
     }
 
     /// Runs a process in the container and collects its output; a timeout kills it.
-    public func exec(id: String, command: [String], timeout: Duration) async throws -> ChildProcess.Result {
+    public func exec(id: String, command: [String], timeout: Duration?) async throws -> ChildProcess.Result {
         try await ChildProcess.run(path, global(nil) + ["exec", id] + command, timeout: timeout)
     }
 
