@@ -325,7 +325,7 @@ public actor OCIRuntime: RuntimeService {
         // At most 2 s: a process the container left behind may hold its output open.
         let deadline = ContinuousClock.now + .seconds(2)
         while !logs.isDrained(containerID: id), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
+            do { try await Task.sleep(for: .milliseconds(10)) } catch { break }
         }
         // Removed meanwhile (the actor was free while waiting): nothing to record.
         guard var record = containers[id], record.status.state != .exited else { return }
@@ -357,7 +357,7 @@ public actor OCIRuntime: RuntimeService {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if containers[id]?.status.state != .running { return true }
-            try? await Task.sleep(for: .milliseconds(20))
+            do { try await Task.sleep(for: .milliseconds(20)) } catch { break }  // shutting down
         }
         return containers[id]?.status.state != .running
     }
