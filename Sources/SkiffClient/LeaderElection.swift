@@ -87,7 +87,7 @@ public struct LeaderElector: Sendable {
             guard holder == identity || holder.isEmpty || expired else { return false }
             if holder != identity {
                 lease[path: ["spec", "acquireTime"]] = .string(now.rfc3339Micro)
-                lease[path: ["spec", "leaseTransitions"]] = .number(JSONNumber((lease[path: ["spec", "leaseTransitions"]]?.int64Value ?? 0) + (holder.isEmpty ? 0 : 1)))
+                lease[path: ["spec", "leaseTransitions"]] = .number(JSONNumber((lease[path: ["spec", "leaseTransitions"]]?.int64Value ?? 0) + 1))
             }
             lease[path: ["spec", "holderIdentity"]] = .string(identity)
             lease[path: ["spec", "leaseDurationSeconds"]] = .number(JSONNumber(seconds))

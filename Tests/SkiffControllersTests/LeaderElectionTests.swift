@@ -45,7 +45,7 @@ actor Leading {
         #expect(await leading.now.count == 1)
         let first = try #require(await leading.now.first)
         #expect(try await holder(c) == first)
-        // The leader goes away without releasing: the other takes over once the Lease expires.
+        // The leader stops, giving the Lease up: the other takes over, one transition later.
         (first == "a" ? a : b).cancel()
         let second = first == "a" ? "b" : "a"
         for _ in 0..<400 where await !leading.now.contains(second) { try await Task.sleep(for: .milliseconds(10)) }
