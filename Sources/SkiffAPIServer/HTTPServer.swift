@@ -6,6 +6,7 @@ import ServiceLifecycle
 import Logging
 import NIOCore
 import NIOSSL
+import SkiffClient
 import SkiffCore
 import X509
 
@@ -149,29 +150,6 @@ final class WriterBox: @unchecked Sendable {
 
     func write(_ chunk: [UInt8]) async throws { try await writer.write(ByteBuffer(bytes: chunk)) }
     func finish() async throws { try await writer.finish(nil) }
-}
-
-/// TLS material for the server: its certificate and key, and the CA that client
-/// certificates must chain to (optional: bearer tokens need none).
-public struct ServingTLS: Sendable {
-    public var certificatePEM: String
-    public var keyPEM: String
-    public var clientCAPEM: String
-
-    public init(certificatePEM: String, keyPEM: String, clientCAPEM: String) {
-        self.certificatePEM = certificatePEM
-        self.keyPEM = keyPEM
-        self.clientCAPEM = clientCAPEM
-    }
-
-    func configuration() throws -> TLSConfiguration {
-        let chain = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM.utf8))
-        let key = try NIOSSLPrivateKey(bytes: Array(keyPEM.utf8), format: .pem)
-        var config = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
-        config.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(clientCAPEM.utf8)))
-        config.certificateVerification = .optionalVerification
-        return config
-    }
 }
 
 /// Builds the HTTPS (or, explicitly, plain HTTP) server around the handler.

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import ServiceLifecycle
+import SkiffClient
 import SkiffCore
 import SkiffRuntime
 import X509
@@ -82,31 +83,6 @@ public struct KubeletRequestContext: RequestContext {
     }
 }
 
-/// TLS material of the kubelet's server: its serving certificate and key (signed by the
-/// cluster CA at join) and the cluster CA, which client certificates must chain to.
-public struct KubeletServingTLS: Sendable {
-    public var certificatePEM: String
-    public var keyPEM: String
-    public var clientCAPEM: String
-
-    public init(certificatePEM: String, keyPEM: String, clientCAPEM: String) {
-        self.certificatePEM = certificatePEM
-        self.keyPEM = keyPEM
-        self.clientCAPEM = clientCAPEM
-    }
-
-    func configuration() throws -> TLSConfiguration {
-        let chain = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM.utf8))
-        let key = try NIOSSLPrivateKey(bytes: Array(keyPEM.utf8), format: .pem)
-        var config = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
-        config.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(clientCAPEM.utf8)))
-        // Optional at the TLS layer so that a missing certificate gets upstream's 401 Status
-        // rather than a failed handshake; a presented one must chain to the cluster CA.
-        config.certificateVerification = .optionalVerification
-        return config
-    }
-}
-
 /// The kubelet's HTTPS API (port 10250): container logs now; exec, attach and
 /// port-forward are added as further routes through `routes`.
 ///
@@ -118,7 +94,7 @@ public struct KubeletServer: Service {
 
     let host: String
     let port: Int
-    let tls: KubeletServingTLS
+    let tls: ServingTLS
     let logSource: any ContainerLogSource
     let routes: @Sendable (Router<KubeletRequestContext>) -> Void
     let onServerRunning: @Sendable (any Channel) async -> Void
@@ -126,7 +102,7 @@ public struct KubeletServer: Service {
 
     /// `routes` adds routes beyond /healthz and /containerLogs; every route is behind the
     /// same client-certificate authorization.
-    public init(host: String = "0.0.0.0", port: Int = 10250, tls: KubeletServingTLS, logSource: any ContainerLogSource,
+    public init(host: String = "0.0.0.0", port: Int = 10250, tls: ServingTLS, logSource: any ContainerLogSource,
                 routes: @escaping @Sendable (Router<KubeletRequestContext>) -> Void = { _ in },
                 onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in },
                 logger: Logger = Logger(label: "skiff.kubelet.server")) {

@@ -111,7 +111,7 @@ public struct NodeAgent: Sendable {
                 }
             })
         let server = KubeletServer(port: o.kubeletPort,
-                                   tls: KubeletServingTLS(certificatePEM: identity.servingCertificatePEM, keyPEM: identity.servingKeyPEM,
+                                   tls: ServingTLS(certificatePEM: identity.servingCertificatePEM, keyPEM: identity.servingKeyPEM,
                                                           clientCAPEM: identity.caPEM),
                                    logSource: kubelet)
         return NodeAgent(kubelet: kubelet, nodeStatus: nodeStatus, server: server, runtime: runtime, images: images, logs: logs,

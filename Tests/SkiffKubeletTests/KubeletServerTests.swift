@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import SkiffAPIServer
+import SkiffClient
 import SkiffCore
 import SkiffRuntime
 import ServiceLifecycle
@@ -45,8 +46,8 @@ struct TestPKI {
         nodeKeyPEM = key.pemRepresentation
     }
 
-    var servingTLS: KubeletServingTLS {
-        KubeletServingTLS(certificatePEM: pki.serverCertificatePEM, keyPEM: pki.serverKeyPEM, clientCAPEM: pki.caCertificatePEM)
+    var servingTLS: ServingTLS {
+        ServingTLS(certificatePEM: pki.serverCertificatePEM, keyPEM: pki.serverKeyPEM, clientCAPEM: pki.caCertificatePEM)
     }
 }
 
