@@ -235,7 +235,7 @@ def test_deployment_runs_serves_and_logs(up, registry, version):
 
 def test_killed_container_restarts_and_liveness_failure_restarts(up, registry):
     k = fresh(up)
-    apply(k, pod("victim", ["sleep", "3600"], image(registry)))
+    apply(k, pod("victim", ["sh", "-c", "echo started; exec sleep 3600"], image(registry)))
     wait_for("victim running", lambda: container_status(k, "victim").get("state", {}).get("running"))
     cid = container_status(k, "victim")["containerID"].split("://")[1]
     runtime = container_status(k, "victim")["containerID"].split("://")[0]
@@ -245,6 +245,8 @@ def test_killed_container_restarts_and_liveness_failure_restarts(up, registry):
     wait_for("victim restarted", lambda: container_status(k, "victim").get("restartCount") == 1
              and container_status(k, "victim").get("state", {}).get("running"))
     assert container_status(k, "victim")["lastState"]["terminated"]["exitCode"] == 137
+    # The killed instance's output stays readable.
+    assert "started" in k.run("logs", "victim", "--previous").stdout
 
     apply(k, pod("unhealthy", ["sh", "-c", "touch /tmp/healthy; sleep 2; rm /tmp/healthy; sleep 3600"], image(registry), containers=[{
         "name": "c", "image": image(registry), "command": ["sh", "-c", "touch /tmp/healthy; sleep 2; rm /tmp/healthy; sleep 3600"],
@@ -318,6 +320,12 @@ def test_configmap_secret_volumes_and_env(up, registry):
     ip = pod_json(k, "reader")["status"]["podIP"]
     assert f"env=hello/s3cret/reader/{ip}" in logs
     assert logs.split()[1:3] == ["blue", "s3cret"]
+    # The ConfigMap changes: the file in the volume follows (atomically, as upstream's).
+    uid = pod_json(k, "reader")["metadata"]["uid"]
+    color = os.path.join(up.data_dir, "pods", uid, "volumes", "kubernetes.io~configmap", "cfg", "color")
+    assert open(color).read() == "blue"
+    k.run("patch", "configmap", "settings", "-p", '{"data":{"color":"green"}}')
+    wait_for("the volume to follow the ConfigMap", lambda: open(color).read() == "green", timeout=60)
     # A missing ConfigMap: the pod waits with the reason and message upstream gives.
     apply(k, pod("missing", ["true"], img, volumes=[{"name": "x", "configMap": {"name": "nope"}}], containers=[{
         "name": "c", "image": img, "command": ["true"], "volumeMounts": [{"name": "x", "mountPath": "/x"}]}]))
