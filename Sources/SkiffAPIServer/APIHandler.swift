@@ -28,7 +28,7 @@ public final class APIHandler: Sendable {
     let defaultWatchTimeout: ClosedRange<Int> = 1800...3599
 
     public init(store: any Store, registry: ResourceRegistry = APIHandler.builtInRegistry(),
-                schema: APISchema = .builtIn, serviceCIDR: String = "10.96.0.0/12", watchCacheCapacity: Int = 10_000,
+                schema: APISchema = .builtIn, serviceCIDR: String = "10.43.0.0/16", watchCacheCapacity: Int = 10_000,
                 serviceAccountTokens: ServiceAccountTokens? = nil, caCertificatePEM: String? = nil,
                 kubeletClient: KubeletClientConfig? = nil) {
         self.kubeletClient = kubeletClient

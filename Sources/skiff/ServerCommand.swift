@@ -47,7 +47,7 @@ struct ServerCommand: AsyncParsableCommand {
     var jobBackoffBaseSeconds: Double = 10
 
     @Option(help: "Service ClusterIP range.")
-    var serviceCidr: String = "10.96.0.0/12"
+    var serviceCidr: String = "10.43.0.0/16"
 
     @Option(help: "How long the store keeps history for watches and paged lists, in seconds.")
     var historySeconds: Int = 300

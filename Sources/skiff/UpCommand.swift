@@ -17,7 +17,7 @@ struct UpCommand: AsyncParsableCommand {
     var bindAddress = "0.0.0.0"
 
     @Option(help: "Service ClusterIP range.")
-    var serviceCidr = "10.96.0.0/12"
+    var serviceCidr = "10.43.0.0/16"
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
