@@ -156,10 +156,13 @@ public actor ImageStore: ImageService {
                     guard !manifest.isIndex else { throw ImageContentError("a manifest list points to another manifest list") }
                 }
                 try writeBlob(bytes, digest: digest)
-                let image = try await fetchAndCommit(manifest: manifest, manifestDigest: digest, name: ref) { descriptor, path in
+                let record = try await fetchImage(
+                    manifest: manifest, manifestDigest: digest,
+                    repoTags: ref.tag != nil && ref.digest == nil ? [ref.description] : [], repoDigests: ["\(ref.repository)@\(digest)"]
+                ) { descriptor, path in
                     try await session.fetchBlob(descriptor, to: path)
                 }
-                return image
+                return try commit([record])[0]
             } catch {
                 lastError = error
                 guard endpoint.isMirror else { break }
@@ -169,27 +172,26 @@ public actor ImageStore: ImageService {
         throw lastError ?? ImageContentError("no endpoint to pull from")
     }
 
-    /// Fetches the config and every layer not yet unpacked, unpacks them, and records the image.
-    private func fetchAndCommit(manifest: ManifestDocument, manifestDigest: String, name: ImageReference,
-                                fetch: (Descriptor, String) async throws -> Void) async throws -> Image {
+    /// Fetches the config and every layer not yet unpacked, unpacks them, and returns the
+    /// image's record (for `commit`). `context` prefixes error messages (the archive's path).
+    private func fetchImage(manifest: ManifestDocument, manifestDigest: String, repoTags: [String], repoDigests: [String],
+                            context: String = "", fetch: (Descriptor, String) async throws -> Void) async throws -> StoredImage {
         guard let configDescriptor = manifest.config, let layers = manifest.layers else {
-            throw ImageContentError("manifest \(manifestDigest) has no config or layers")
+            throw ImageContentError("\(context)manifest \(manifestDigest) has no config or layers")
         }
         try await ensureBlob(configDescriptor, fetch: fetch)
         let config = try ImageConfigFile.parse(try readBlob(configDescriptor.digest))
         guard config.rootfs.diff_ids.count == layers.count else {
-            throw ImageContentError("image config lists \(config.rootfs.diff_ids.count) layers, the manifest \(layers.count)")
+            throw ImageContentError("\(context)image config lists \(config.rootfs.diff_ids.count) layers, the manifest \(layers.count)")
         }
         for (layer, diffID) in zip(layers, config.rootfs.diff_ids) where !layerExists(diffID) {
             try await ensureBlob(layer, fetch: fetch)
             try unpackLayer(blob: blobPath(layer.digest), diffID: diffID)
         }
-        let record = StoredImage(
-            id: configDescriptor.digest, manifestDigest: manifestDigest, repoTags: name.tag != nil && name.digest == nil ? [name.description] : [],
-            repoDigests: ["\(name.repository)@\(manifestDigest)"],
+        return StoredImage(
+            id: configDescriptor.digest, manifestDigest: manifestDigest, repoTags: repoTags, repoDigests: repoDigests,
             layers: zip(layers, config.rootfs.diff_ids).map { StoredImage.Layer(digest: $0.digest, diffID: $1, size: $0.size) },
             configSize: configDescriptor.size, config: config.imageConfig, lastUsed: Date())
-        return try commit([record])[0]
     }
 
     // MARK: Importing
@@ -220,24 +222,11 @@ public actor ImageStore: ImageService {
                 }
             }
             try writeBlob(found.manifest, digest: found.manifestDigest)
-            let manifest = try ManifestDocument.parse(found.manifest, mediaType: nil)
-            guard let configDescriptor = manifest.config, let layers = manifest.layers else {
-                throw ImageContentError("\(path): manifest \(found.manifestDigest) has no config or layers")
-            }
-            try await ensureBlob(configDescriptor, fetch: fetch)
-            let config = try ImageConfigFile.parse(try readBlob(configDescriptor.digest))
-            guard config.rootfs.diff_ids.count == layers.count else {
-                throw ImageContentError("\(path): image config lists \(config.rootfs.diff_ids.count) layers, the manifest \(layers.count)")
-            }
-            for (layer, diffID) in zip(layers, config.rootfs.diff_ids) where !layerExists(diffID) {
-                try await ensureBlob(layer, fetch: fetch)
-                try unpackLayer(blob: blobPath(layer.digest), diffID: diffID)
-            }
-            records.append(StoredImage(
-                id: configDescriptor.digest, manifestDigest: found.manifestDigest, repoTags: found.names.map(\.description),
+            records.append(try await fetchImage(
+                manifest: try ManifestDocument.parse(found.manifest, mediaType: nil), manifestDigest: found.manifestDigest,
+                repoTags: found.names.map(\.description),
                 repoDigests: Array(Set(found.names.map { "\($0.repository)@\(found.manifestDigest)" })).sorted(),
-                layers: zip(layers, config.rootfs.diff_ids).map { StoredImage.Layer(digest: $0.digest, diffID: $1, size: $0.size) },
-                configSize: configDescriptor.size, config: config.imageConfig, lastUsed: Date()))
+                context: "\(path): ", fetch: fetch))
         }
         var imported = try commit(records)
         for i in imported.indices { imported[i].repoTags = records[i].repoTags }
