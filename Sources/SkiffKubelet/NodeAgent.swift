@@ -67,7 +67,7 @@ public struct NodeAgent: Sendable {
         let registries = try RegistryConfig.load(path: o.registryConfig ?? RegistryConfig.defaultPath(dataDirectory: o.dataDir))
         let images = try ImageStore(root: "\(o.dataDir)/images", registries: registries, logger: Logger(label: "skiff.images"))
         let cgroups = CgroupMode.detect()
-        let runtimeName = try o.runtime ?? (OCIRuntimeBinary.locate("crun", stateRoot: "", cgroups: cgroups).name)
+        let runtimeName = o.runtime ?? ((try? OCIRuntimeBinary.locate("crun", stateRoot: "", cgroups: cgroups)) != nil ? "crun" : "runc")
         let binary = try OCIRuntimeBinary.locate(runtimeName, stateRoot: "\(o.dataDir)/runtime/\(runtimeName)", cgroups: cgroups)
         let logs = try ContainerLogCopier(logger: Logger(label: "skiff.runtime.logs"))
         let runtime = try OCIRuntime(binary: binary, root: "\(o.dataDir)/runtime", images: images, cgroups: Cgroups(mode: cgroups),
