@@ -20,10 +20,14 @@ public final class ResourceQuotaController: Controller {
         quotas = factory.informer(.resourceQuotas)
         pods = factory.informer(.pods)
         self.resync = resync
+        // Status updates are ignored, as upstream: most are admission's charges, and a
+        // recount run for one could read the pod cache before it holds the very pod
+        // being charged, giving the charge back and letting the next create exceed.
         quotas.addHandler { [queue] e in
             switch e {
-            case .added(let q), .updated(_, let q): queue.add(objectKey(q))
-            case .deleted: break
+            case .added(let q): queue.add(objectKey(q))
+            case .updated(let old, let new) where old["spec"] != new["spec"]: queue.add(objectKey(new))
+            default: break
             }
         }
         pods.addHandler { [weak self] e in
