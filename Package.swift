@@ -145,6 +145,33 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
+        // kube-proxy's job: Services and EndpointSlices rendered to one nftables ruleset
+        // (a pure function) and applied with `nft -f` into Skiff's own table.
+        .target(
+            name: "SkiffProxy",
+            dependencies: [
+                "SkiffCore",
+                "SkiffAPI",
+                "SkiffClient",
+                "SkiffRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // CoreDNS' job in a cluster: Service and pod names answered from the informer
+        // cache over UDP and TCP, other names forwarded to the node's resolvers.
+        .target(
+            name: "SkiffDNS",
+            dependencies: [
+                "SkiffCore",
+                "SkiffAPI",
+                "SkiffClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(name: "CMalloc"),
         .executableTarget(
             name: "skiff",
@@ -158,6 +185,8 @@ let package = Package(
                 "SkiffScheduler",
                 "SkiffKubelet",
                 "SkiffRuntime",
+                "SkiffProxy",
+                "SkiffDNS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -181,7 +210,30 @@ let package = Package(
             dependencies: ["SkiffCore", "SkiffAPI", "SkiffStore", "SkiffAPIServer", "SkiffClient", "SkiffScheduler"],
             path: "Benchmarks/SchedulerBench"
         ),
+        .executableTarget(
+            name: "ProxyBench",
+            dependencies: ["SkiffCore", "SkiffProxy"],
+            path: "Benchmarks/ProxyBench"
+        ),
+        .executableTarget(
+            name: "DNSBench",
+            dependencies: [
+                "SkiffCore", "SkiffDNS", "SkiffClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Benchmarks/DNSBench"
+        ),
         .testTarget(name: "SkiffCoreTests", dependencies: ["SkiffCore"]),
+        .testTarget(name: "SkiffProxyTests", dependencies: ["SkiffProxy", "SkiffCore"], exclude: ["Golden"]),
+        .testTarget(
+            name: "SkiffDNSTests",
+            dependencies: [
+                "SkiffDNS", "SkiffCore", "SkiffClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "SkiffAPITests", dependencies: ["SkiffAPI"], exclude: ["Fixtures"]),
         .testTarget(name: "SkiffStoreTests", dependencies: ["SkiffStore"]),
         .testTarget(name: "SkiffClientTests", dependencies: ["SkiffClient"]),

@@ -224,6 +224,9 @@ extension APIHandler {
             var next = try transform(current)
             try check(next)
             next = try prepareUpdate(r, next, current: current)
+            if r.kind == "Service", r.group.isEmpty, !Self.sameIgnoringVersion(next, current) {
+                try await allocateServiceIP(&next, old: current)
+            }
             if case .update(let subresource) = tracking {
                 next = ServerSideApply.update(next, from: current, manager: Self.manager(req), subresource: subresource, type: r.schemaType,
                                               schema: schema, now: Timestamp.now().rfc3339, statusSubresource: r.hasStatus)

@@ -22,6 +22,9 @@ final class ServiceIPAllocator: Sendable {
     /// The first address of the range, which upstream gives the `kubernetes` service.
     var firstAddress: String { IPv4CIDR.format(base + 1) }
 
+    /// The tenth, which k3s and kubeadm give the cluster DNS (10.43.0.10).
+    var clusterDNSAddress: String { IPv4CIDR.format(base + 10) }
+
     func allocateIP(used: Set<UInt32>) -> String? {
         let now = ContinuousClock.now
         return pending.withLock { p -> String? in
@@ -61,46 +64,89 @@ final class ServiceIPAllocator: Sendable {
 }
 
 extension APIHandler {
-    /// Gives a new Service its ClusterIP (unless headless or ExternalName) and NodePorts.
-    func allocateServiceIP(_ service: inout JSON) async throws(APIError) {
+    /// Gives a Service its ClusterIP (unless headless or ExternalName) and NodePorts. On
+    /// update (`old`), what the client left out is kept — as kubectl replace and apply
+    /// rely on — NodePorts are allocated when the type gains them and given back when it
+    /// loses them; explicit ones are checked against the range and every other Service.
+    func allocateServiceIP(_ service: inout JSON, old: JSON? = nil) async throws(APIError) {
+        guard let services = registry.lookup(group: "", version: "v1", resource: "services") else { return }
         let type = service[path: ["spec", "type"]]?.stringValue ?? "ClusterIP"
-        guard type != "ExternalName", let services = registry.lookup(group: "", version: "v1", resource: "services") else { return }
+        let name = service.name ?? ""
         await consistentRead()
-        let (existing, _) = await cache.list(services, filter: ObjectFilter())
+        let existing = await cache.list(services, filter: ObjectFilter()).items.filter {
+            !($0.namespace == (service.namespace ?? "") && $0.name == name)
+        }
         let requested = service[path: ["spec", "clusterIP"]]?.stringValue ?? ""
-        if requested != "None" {
+        let previous = old?[path: ["spec", "clusterIP"]]?.stringValue ?? ""
+        if type == "ExternalName" {
+            if !previous.isEmpty, previous != "None", requested == previous {
+                service[path: ["spec", "clusterIP"]] = nil
+                service[path: ["spec", "clusterIPs"]] = nil
+            }
+        } else if requested.isEmpty, !previous.isEmpty {
+            service[path: ["spec", "clusterIP"]] = .string(previous)
+            service[path: ["spec", "clusterIPs"]] = old?[path: ["spec", "clusterIPs"]]
+        } else if requested == "None" {
+            service[path: ["spec", "clusterIPs"]] = ["None"]
+        } else if requested != previous || previous.isEmpty {
             let usedIPs = Set(existing.compactMap { $0.field("spec.clusterIP").flatMap(IPv4CIDR.parse) })
             if requested.isEmpty {
                 guard let ip = serviceIPs.allocateIP(used: usedIPs) else {
                     throw .internalError("failed to allocate a serviceIP: range is full")
                 }
                 service[path: ["spec", "clusterIP"]] = .string(ip)
-            } else {
+            } else if previous.isEmpty {
                 guard let ip = IPv4CIDR.parse(requested), serviceIPs.contains(ip) else {
-                    throw .invalid(kind: "Service", name: service.name ?? "",
+                    throw .invalid(kind: "Service", name: name,
                                    causes: [.invalid("spec.clusterIPs", requested, "failed to allocate IP \(requested): the provided IP (\(requested)) is not in the valid range. The range of valid IPs is \(IPv4CIDR.format(serviceIPs.base))/\(32 - serviceIPs.size.trailingZeroBitCount)")])
                 }
                 if usedIPs.contains(ip) {
-                    throw .invalid(kind: "Service", name: service.name ?? "",
+                    throw .invalid(kind: "Service", name: name,
                                    causes: [.invalid("spec.clusterIPs", requested, "failed to allocate IP \(requested): provided IP is already allocated")])
                 }
             }
             service[path: ["spec", "clusterIPs"]] = [service[path: ["spec", "clusterIP"]] ?? .null]
-        } else {
-            service[path: ["spec", "clusterIPs"]] = ["None"]
         }
-        guard type == "NodePort" || type == "LoadBalancer" else { return }
+
+        var ports = service[path: ["spec", "ports"]]?.arrayValue ?? []
+        let oldType = old?[path: ["spec", "type"]]?.stringValue ?? "ClusterIP"
+        guard type == "NodePort" || type == "LoadBalancer" else {
+            // A type that loses NodePorts gives them back, as upstream does.
+            if oldType == "NodePort" || oldType == "LoadBalancer" {
+                for i in ports.indices { ports[i]["nodePort"] = nil }
+                service[path: ["spec", "ports"]] = .array(ports)
+            }
+            return
+        }
         var usedPorts = Set<Int64>()
         for s in existing {
             guard let o = try? JSON.parse(s.bytes) else { continue }
             for p in o[path: ["spec", "ports"]]?.arrayValue ?? [] { if let np = p["nodePort"]?.int64Value { usedPorts.insert(np) } }
         }
-        var ports = service[path: ["spec", "ports"]]?.arrayValue ?? []
-        for i in ports.indices where ports[i]["nodePort"] == nil {
+        let oldPorts = old?[path: ["spec", "ports"]]?.arrayValue ?? []
+        var causes: [APIError.Cause] = []
+        for i in ports.indices {
+            if let port = ports[i]["nodePort"]?.int64Value {
+                if !(30000...32767).contains(port) {
+                    causes.append(.invalid("spec.ports[\(i)].nodePort", port, "provided port is not in the valid range. The range of valid ports is 30000-32767"))
+                } else if usedPorts.contains(port) {
+                    causes.append(.invalid("spec.ports[\(i)].nodePort", port, "provided port is already allocated"))
+                }
+                usedPorts.insert(port)
+                continue
+            }
+            // The same port keeps its NodePort across updates.
+            if let kept = oldPorts.first(where: { $0["port"] == ports[i]["port"] && ($0["protocol"] ?? "TCP") == (ports[i]["protocol"] ?? "TCP") })?["nodePort"]?.int64Value,
+               !usedPorts.contains(kept) {
+                ports[i]["nodePort"] = .number(JSONNumber(kept))
+                usedPorts.insert(kept)
+                continue
+            }
             guard let port = serviceIPs.allocatePort(used: usedPorts) else { throw .internalError("failed to allocate a nodePort: range is full") }
             usedPorts.insert(port)
             ports[i]["nodePort"] = .number(JSONNumber(port))
         }
+        if !causes.isEmpty { throw .invalid(kind: "Service", name: name, causes: causes) }
         service[path: ["spec", "ports"]] = .array(ports)
     }
 }

@@ -62,7 +62,7 @@ public final class Indexer: Sendable {
         }
     }
 
-    var keys: [String] { state.withLock { Array($0.objects.keys) } }
+    public var keys: [String] { state.withLock { Array($0.objects.keys) } }
 
     private static func values(_ s: State, _ o: JSON) -> [(String, String)] {
         var out = [(namespaceIndex, o.namespace ?? "")]

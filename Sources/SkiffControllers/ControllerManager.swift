@@ -77,6 +77,7 @@ public struct ControllerManager: Sendable {
             DaemonSetController(factory: factory),
             DisruptionController(factory: factory),
             EndpointSliceController(factory: factory),
+            ServiceLBController(factory: factory),
             NamespaceController(factory: factory),
             ServiceAccountController(factory: factory),
             ResourceQuotaController(factory: factory),

@@ -149,6 +149,10 @@ extension APIError.Cause {
     public static func invalid(_ field: String, _ value: String, _ detail: String) -> Self {
         .init(type: "FieldValueInvalid", message: "Invalid value: \"\(value)\": \(detail)", field: field)
     }
+    /// A number, printed bare as Go's field.Invalid prints an int.
+    public static func invalid(_ field: String, _ value: Int64, _ detail: String) -> Self {
+        .init(type: "FieldValueInvalid", message: "Invalid value: \(value): \(detail)", field: field)
+    }
     public static func unsupported(_ field: String, _ value: String, _ allowed: [String]) -> Self {
         .init(type: "FieldValueNotSupported",
               message: "Unsupported value: \"\(value)\": supported values: \(allowed.map { "\"\($0)\"" }.joined(separator: ", "))",

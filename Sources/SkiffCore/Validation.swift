@@ -48,6 +48,19 @@ public enum Validation {
     }
 
     /// A DNS (RFC 1123) subdomain: the name format of most kinds.
+    /// IANA_SVC_NAME: a named port, with upstream's messages.
+    public static func isValidPortName(_ name: String) -> [String] {
+        var errors: [String] = []
+        if name.count > 15 { errors.append("must be no more than 15 characters") }
+        if !name.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }) {
+            errors.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
+        }
+        if name.contains("--") { errors.append("must not contain consecutive hyphens") }
+        if !name.contains(where: { ("a"..."z").contains($0) }) { errors.append("must contain at least one letter (a-z)") }
+        if name.hasPrefix("-") || name.hasSuffix("-") { errors.append("must not begin or end with a hyphen") }
+        return errors
+    }
+
     public static func isDNS1123Subdomain(_ value: String) -> [String] {
         dns1123SubdomainErrors(Array(value.utf8)[...], unit: "characters")
     }

@@ -46,14 +46,7 @@ public struct MachineInfo: Sendable, Equatable {
         func field<T>(_ value: T) -> String {
             withUnsafeBytes(of: value) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         }
-        let ip: String
-        if let nodeIP {
-            ip = nodeIP
-        } else if let found = defaultIPv4(routes: file("/proc/net/route") ?? "", addresses: interfaceIPv4Addresses()) {
-            ip = found
-        } else {
-            throw MachineInfoError("no IPv4 address found for the node: pass --node-ip")
-        }
+        guard let ip = nodeIP ?? defaultNodeIP() else { throw MachineInfoError("no IPv4 address found for the node: pass --node-ip") }
         return MachineInfo(
             cpuCount: cpus, memoryCapacityBytes: memTotal, ephemeralStorageCapacityBytes: try FilesystemStats.read(dataDir).capacityBytes,
             kernelVersion: field(names.release), osImage: file("/etc/os-release").flatMap(prettyName) ?? "Linux",
@@ -123,6 +116,11 @@ public struct MachineInfo: Sendable, Equatable {
             if best == nil || metric < best!.metric { best = (String(f[0]), metric) }
         }
         return best?.name
+    }
+
+    /// This machine's address as a node (and the API server's advertised address).
+    public static func defaultNodeIP() -> String? {
+        defaultIPv4(routes: (try? String(contentsOfFile: "/proc/net/route", encoding: .utf8)) ?? "", addresses: interfaceIPv4Addresses())
     }
 
     /// The node's address: the IPv4 address of the default route's interface, else the

@@ -36,6 +36,9 @@ public struct NodeAgent: Sendable {
     }
 
     public let kubelet: Kubelet
+    /// The node's API client (its own identity), for the node's other parts: the proxy, the DNS.
+    public let client: Client
+    public var nodeName: String { kubelet.config.nodeName }
     public let nodeStatus: NodeStatusManager
     public let server: KubeletServer
     public let runtime: OCIRuntime
@@ -114,7 +117,7 @@ public struct NodeAgent: Sendable {
                                    tls: ServingTLS(certificatePEM: identity.servingCertificatePEM, keyPEM: identity.servingKeyPEM,
                                                           clientCAPEM: identity.caPEM),
                                    logSource: kubelet)
-        return NodeAgent(kubelet: kubelet, nodeStatus: nodeStatus, server: server, runtime: runtime, images: images, logs: logs,
+        return NodeAgent(kubelet: kubelet, client: client, nodeStatus: nodeStatus, server: server, runtime: runtime, images: images, logs: logs,
                          transport: transport, logger: logger)
     }
 

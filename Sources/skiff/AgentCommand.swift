@@ -5,6 +5,8 @@ import ServiceLifecycle
 import SkiffClient
 import SkiffCore
 import SkiffKubelet
+import SkiffDNS
+import SkiffProxy
 
 /// `skiff agent`: a worker node that joins a control plane with its token and runs real
 /// containers — or, for scale tests only, `--simulate N` nodes without containers.
@@ -12,10 +14,13 @@ struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "agent", abstract: "Join a control plane as a worker node.")
 
     @Option(help: "The control plane's URL, https://HOST:PORT.")
-    var server: String
+    var server: String?
 
     @Option(help: "The join token (the server's <data-dir>/token): it authenticates the agent and pins the cluster CA.")
-    var token: String
+    var token: String?
+
+    @Flag(help: "Remove the proxy's nftables table and the Service range's route, then exit (as kube-proxy --cleanup).")
+    var cleanupProxy = false
 
     @OptionGroup var node: NodeOptions
 
@@ -43,6 +48,11 @@ struct AgentCommand: AsyncParsableCommand {
     func run() async throws {
         bootstrapLogging(level: logLevel)
         let logger = Logger(label: "skiff.agent")
+        if cleanupProxy {
+            try await Proxier.cleanup(serviceCIDR: node.serviceCidr)
+            return
+        }
+        guard let server, let token else { throw ValidationError("--server and --token are required") }
         let service: any Service
         if let simulate, simulate > 0 {
             let transport = try await HTTPSTransport.join(server: server, token: token)
@@ -54,7 +64,8 @@ struct AgentCommand: AsyncParsableCommand {
             service = SimulatedNodesService(nodes: SimulatedNodes(client: Client(transport: transport), prefix: nodeNamePrefix,
                                                                   count: simulate, capacity: capacity))
         } else {
-            service = AgentService(options: try node.agentOptions(server: server, token: token, controlPlane: false), logger: logger)
+            service = AgentService(options: try node.agentOptions(server: server, token: token, controlPlane: false),
+                                   serviceCIDR: node.serviceCidr, logger: logger)
         }
         let group = ServiceGroup(configuration: .init(services: [.init(service: MemoryTrimService(logger: logger)), .init(service: service)],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -85,7 +96,10 @@ struct NodeOptions: ParsableArguments {
     @Option(help: "The cluster's pod range, as the server's --cluster-cidr.")
     var clusterCidr = "10.42.0.0/16"
 
-    @Option(parsing: .singleValue, help: "Cluster DNS server for pods with dnsPolicy ClusterFirst (repeatable; none: pods use the host's resolv.conf).")
+    @Option(help: "The cluster's Service range, as the server's --service-cidr: routed to this node itself, so no packet for it leaves.")
+    var serviceCidr = "10.43.0.0/16"
+
+    @Option(parsing: .singleValue, help: "Cluster DNS server for pods with dnsPolicy ClusterFirst (repeatable; default: the 10th address of --service-cidr, which this node's DNS server answers on).")
     var clusterDns: [String] = []
 
     @Option(help: "The cluster's DNS domain.")
@@ -107,7 +121,8 @@ struct NodeOptions: ParsableArguments {
         o.kubeletPort = kubeletPort
         guard let cidr = IPv4CIDR(clusterCidr) else { throw ValidationError("--cluster-cidr: not an IPv4 CIDR: \(clusterCidr)") }
         o.clusterCIDR = cidr
-        o.clusterDNS = clusterDns
+        guard let services = IPv4CIDR(serviceCidr), services.prefixLength <= 28 else { throw ValidationError("--service-cidr: not an IPv4 CIDR: \(serviceCidr)") }
+        o.clusterDNS = clusterDns.isEmpty ? [IPv4CIDR.format(services.base + 10)] : clusterDns
         o.clusterDomain = clusterDomain
         for label in nodeLabel {
             guard let (k, v) = NodeStatusManager.parseLabel(label) else { throw ValidationError("--node-label \(label): not key=value") }
@@ -126,6 +141,7 @@ struct NodeOptions: ParsableArguments {
 /// the token is fatal), then runs until shutdown.
 struct AgentService: Service {
     let options: NodeAgent.Options
+    let serviceCIDR: String
     let logger: Logger
 
     func run() async throws {
@@ -142,7 +158,52 @@ struct AgentService: Service {
                     try await Task.sleep(for: .milliseconds(200))
                 }
             }
-            try await agent?.run()
+            guard let agent else { return }
+            try await runNode(agent)
+        }
+    }
+
+    /// The kubelet's parts, and beside them the proxy and the cluster DNS, sharing one
+    /// informer per resource.
+    func runNode(_ agent: NodeAgent) async throws {
+        let factory = InformerFactory(client: agent.client)
+        let services = factory.informer(.services), slices = factory.informer(.endpointSlices)
+        let dnsIP = options.clusterDNS.first
+        var proxyOptions = Proxier.Options(nodeName: agent.nodeName, clusterCIDR: options.clusterCIDR.description, serviceCIDR: serviceCIDR)
+        if let dnsIP { proxyOptions.localServices = ["\(dnsIP) udp 53", "\(dnsIP) tcp 53"] }
+        let proxier = Proxier(options: proxyOptions, client: agent.client, services: services, slices: slices, logger: Logger(label: "skiff.proxy"))
+        try await Proxier.prepareHost(options: proxyOptions)
+        let records = ClusterDNSRecords(domain: options.clusterDomain)
+        services.addHandler { records.apply(service: $0) }
+        slices.addHandler { records.apply(endpointSlice: $0) }
+        var dnsConfig = ClusterDNSConfig()
+        dnsConfig.domain = options.clusterDomain
+        let dns = ClusterDNS(config: dnsConfig, records: records, logger: Logger(label: "skiff.dns"))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await agent.run() }
+            group.addTask { await factory.run() }
+            group.addTask { await proxier.run() }
+            if let dnsIP {
+                // Answers start once the caches hold every Service, never from a partial list.
+                group.addTask {
+                    await services.waitForSync()
+                    await slices.waitForSync()
+                    do {
+                        try await dns.run(host: dnsIP, port: 53)
+                    } catch {
+                        logger.error("the cluster DNS server did not start", metadata: ["address": "\(dnsIP):53", "error": "\(error)"])
+                    }
+                }
+            }
+            group.addTask {
+                do {
+                    try await proxier.metrics.serve()
+                } catch {
+                    logger.warning("the proxy's metrics server did not start", metadata: ["error": "\(error)"])
+                }
+            }
+            try await group.next()
+            group.cancelAll()
         }
     }
 }

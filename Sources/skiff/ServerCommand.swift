@@ -7,6 +7,7 @@ import SkiffAPIServer
 import SkiffClient
 import SkiffControllers
 import SkiffCore
+import SkiffKubelet
 import SkiffScheduler
 import SkiffStore
 
@@ -48,6 +49,9 @@ struct ServerCommand: AsyncParsableCommand {
 
     @Option(help: "Service ClusterIP range.")
     var serviceCidr: String = "10.43.0.0/16"
+
+    @Option(help: "The address pods reach the API server at: the `kubernetes` Service's endpoint (default: the address of the interface holding the default route).")
+    var advertiseAddress: String?
 
     @Option(help: "How long the store keeps history for watches and paged lists, in seconds.")
     var historySeconds: Int = 300
@@ -128,7 +132,7 @@ struct ServerCommand: AsyncParsableCommand {
             handler: handler, host: bindAddress, port: port, tls: tls,
             authenticator: Authenticator(tokens: [token.secret: "system:skiff-agent"], insecure: insecureHTTP, serviceAccounts: serviceAccounts),
             nodeCertificates: NodeCertificateIssuer(pki: pki, tokenSecret: token.secret),
-            services: [WatchCacheService(handler: handler, servicePort: port, eventTTL: ttl), ControllerManagerService(handler: handler, options: controllerOptions),
+            services: [WatchCacheService(handler: handler, servicePort: port, advertiseAddress: advertiseAddress ?? MachineInfo.defaultNodeIP(), eventTTL: ttl), ControllerManagerService(handler: handler, options: controllerOptions),
                        MemoryTrimService(logger: logger)],
             onServerRunning: { _ in
                 logger.info("API server listening", metadata: ["url": "\(scheme)://\(bindAddress):\(port)", "kubeconfig": "\(dataDir)/kubeconfig.yaml"])
@@ -152,13 +156,14 @@ func bootstrapLogging(level: String) {
 struct WatchCacheService: Service {
     let handler: APIHandler
     let servicePort: Int
+    let advertiseAddress: String?
     let eventTTL: Duration
 
     func run() async throws {
         try await cancelWhenGracefulShutdown {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await handler.run() }
-                try await handler.bootstrap(servicePort: servicePort)
+                try await handler.bootstrap(servicePort: servicePort, advertiseAddress: advertiseAddress)
                 // Expired Events are swept once a minute.
                 group.addTask {
                     while (try? await Task.sleep(for: .seconds(60))) != nil {

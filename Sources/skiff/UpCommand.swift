@@ -16,20 +16,17 @@ struct UpCommand: AsyncParsableCommand {
     @Option(help: "Address the API server listens on.")
     var bindAddress = "0.0.0.0"
 
-    @Option(help: "Service ClusterIP range.")
-    var serviceCidr = "10.43.0.0/16"
-
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
     func run() async throws {
         bootstrapLogging(level: logLevel)
         let server = try ServerCommand.parse(["--data-dir", "\(node.dataDir)/server", "--port", String(port), "--bind-address", bindAddress,
-                                              "--cluster-cidr", node.clusterCidr, "--service-cidr", serviceCidr])
+                                              "--cluster-cidr", node.clusterCidr, "--service-cidr", node.serviceCidr])
         let controlPlane = try server.makeControlPlane(logger: Logger(label: "skiff.server"))
         let agent = AgentService(options: try node.agentOptions(server: "https://127.0.0.1:\(port)", token: controlPlane.token.description,
                                                                 controlPlane: true),
-                                 logger: Logger(label: "skiff.agent"))
+                                 serviceCIDR: node.serviceCidr, logger: Logger(label: "skiff.agent"))
         controlPlane.logger.info("kubeconfig", metadata: ["path": "\(node.dataDir)/server/kubeconfig.yaml"])
         // Listed last, the agent stops first on shutdown, while the API server still answers.
         let group = ServiceGroup(configuration: .init(services: controlPlane.services + [.init(service: agent)],

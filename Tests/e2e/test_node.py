@@ -105,6 +105,7 @@ class Up:
             if mountpoint.startswith(self.data_dir):
                 subprocess.run(["umount", "-l", mountpoint], capture_output=True)
         subprocess.run(["nft", "delete", "table", "ip", "skiff_node"], capture_output=True)
+        subprocess.run([SKIFF, "agent", "--cleanup-proxy"], capture_output=True)
         subprocess.run(["ip", "link", "del", "cni0"], capture_output=True)
         subprocess.run(["ip", "route", "del", "unreachable", CLUSTER_CIDR], capture_output=True)
         shutil.rmtree(self.data_dir, ignore_errors=True)

@@ -183,7 +183,7 @@ enum Core {
         }
         s.prepareForCreate = { o in o["status"] = ["loadBalancer": [:]] }
         s.nameRule = Validation.nameIsDNS1035Label
-        s.validate = { o, _ in
+        s.validate = { o, old in
             var causes: [APIError.Cause] = []
             let type = o[path: ["spec", "type"]]?.stringValue ?? "ClusterIP"
             let types = ["ClusterIP", "NodePort", "LoadBalancer", "ExternalName"]
@@ -192,12 +192,37 @@ enum Core {
             if ports.isEmpty, type != "ExternalName", o[path: ["spec", "clusterIP"]]?.stringValue != "None" {
                 causes.append(.required("spec.ports"))
             }
+            var names = Set<String>(), seen = Set<String>()
             for (i, p) in ports.enumerated() {
-                guard let port = p["port"]?.int64Value else { causes.append(.required("spec.ports[\(i)].port")); continue }
+                let path = "spec.ports[\(i)]"
+                guard let port = p["port"]?.int64Value else { causes.append(.required("\(path).port")); continue }
                 if !(1...65535).contains(port) {
-                    causes.append(.invalid("spec.ports[\(i)].port", String(port), "must be between 1 and 65535, inclusive"))
+                    causes.append(.invalid("\(path).port", port, "must be between 1 and 65535, inclusive"))
                 }
-                if ports.count > 1, (p["name"]?.stringValue ?? "").isEmpty { causes.append(.required("spec.ports[\(i)].name")) }
+                let name = p["name"]?.stringValue ?? ""
+                if ports.count > 1, name.isEmpty { causes.append(.required("\(path).name")) }
+                if !name.isEmpty {
+                    causes += Validation.isDNS1123Label(name).map { .invalid("\(path).name", name, $0) }
+                    if !names.insert(name).inserted { causes.append(.duplicate("\(path).name", name)) }
+                }
+                let proto = p["protocol"]?.stringValue ?? "TCP"
+                if !["TCP", "UDP", "SCTP"].contains(proto) {
+                    causes.append(.unsupported("\(path).protocol", proto, ["SCTP", "TCP", "UDP"]))
+                } else if !seen.insert("\(port)/\(proto)").inserted {
+                    causes.append(.duplicate(path, "{\"protocol\":\"\(proto)\",\"port\":\(port)}"))
+                }
+                if let target = p["targetPort"]?.int64Value, !(1...65535).contains(target) {
+                    causes.append(.invalid("\(path).targetPort", target, "must be between 1 and 65535, inclusive"))
+                } else if let target = p["targetPort"]?.stringValue {
+                    causes += Validation.isValidPortName(target).map { .invalid("\(path).targetPort", target, $0) }
+                }
+                if p["nodePort"]?.int64Value != nil, type == "ClusterIP" || type == "ExternalName" {
+                    causes.append(.forbidden("\(path).nodePort", "may not be used when `type` is '\(type)'"))
+                }
+            }
+            if let old, let before = old[path: ["spec", "clusterIP"]]?.stringValue, !before.isEmpty, type != "ExternalName",
+               let now = o[path: ["spec", "clusterIP"]]?.stringValue, now != before {
+                causes.append(.invalid("spec.clusterIPs[0]", now, "may not change once set"))
             }
             return causes
         }

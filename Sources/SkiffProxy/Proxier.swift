@@ -1,0 +1,267 @@
+import Foundation
+import Logging
+import SkiffClient
+import SkiffCore
+import SkiffRuntime
+import Synchronization
+
+/// kube-proxy's job on one node: watches Services, EndpointSlices and its own Node, and
+/// keeps the `skiff_proxy` nftables table equal to what they say. The first sync and a
+/// periodic one (and any after a failed apply) load the whole table; every other sync
+/// sends only the changed Services' differences in one `nft -f` transaction.
+public final class Proxier: Sendable {
+    public struct Options: Sendable {
+        public var nodeName: String
+        public var clusterCIDR: String
+        public var serviceCIDR: String
+        /// ClusterIP ports this node serves itself ("ip proto port": the cluster DNS).
+        public var localServices: [String] = []
+        public var fullSyncPeriod: Duration = .seconds(3600)
+        public var nft = "/usr/sbin/nft"
+
+        public init(nodeName: String, clusterCIDR: String, serviceCIDR: String) {
+            self.nodeName = nodeName
+            self.clusterCIDR = clusterCIDR
+            self.serviceCIDR = serviceCIDR
+        }
+    }
+
+    struct Pending {
+        /// Services (namespace/name) whose rules may have changed, with when that was
+        /// first seen: the start of the network programming latency.
+        var dirty: [String: ContinuousClock.Instant] = [:]
+        var full = true
+        var podCIDR: String?
+    }
+
+    /// What the table holds, as last applied. Touched by the sync loop only.
+    struct Applied {
+        var fragments: [String: ProxyFragment] = [:]
+        var portsByService: [String: [ProxyServicePort]] = [:]
+        var selects = 0
+        var node: ProxyNode?
+    }
+
+    static let serviceIndex = "service"
+    let options: Options
+    let services: Informer
+    let slices: Informer
+    let nodes: Informer
+    let pending = Mutex(Pending())
+    let applied = Mutex(Applied())
+    let wake: AsyncStream<Void>
+    let wakeContinuation: AsyncStream<Void>.Continuation
+    public let metrics = ProxyMetrics()
+    let logger: Logger
+
+    /// `services` and `slices` may be shared with others (the cluster DNS): the proxier
+    /// only adds handlers and an index.
+    public init(options: Options, client: Client, services: Informer, slices: Informer, logger: Logger) {
+        self.options = options
+        self.services = services
+        self.slices = slices
+        nodes = Informer(client: client, resource: .nodes, fieldSelector: "metadata.name=\(options.nodeName)")
+        self.logger = logger
+        (wake, wakeContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        slices.indexer.addIndex(Self.serviceIndex) { s in
+            guard let ns = s.namespace, let svc = s.labels["kubernetes.io/service-name"] else { return [] }
+            return ["\(ns)/\(svc)"]
+        }
+        services.addHandler { [weak self] e in
+            switch e {
+            case .added(let s), .deleted(let s): self?.markDirty(objectKey(s))
+            case .updated(let old, let new):
+                if old["spec"] != new["spec"] || old[path: ["status", "loadBalancer"]] != new[path: ["status", "loadBalancer"]] {
+                    self?.markDirty(objectKey(new))
+                }
+            }
+        }
+        slices.addHandler { [weak self] e in
+            switch e {
+            case .added(let s), .deleted(let s): self?.markDirty(slice: s)
+            case .updated(let old, let new):
+                if old["endpoints"] != new["endpoints"] || old["ports"] != new["ports"] { self?.markDirty(slice: new) }
+            }
+        }
+        nodes.addHandler { [weak self] e in
+            switch e {
+            case .added(let n), .updated(_, let n): self?.setPodCIDR(n[path: ["spec", "podCIDR"]]?.stringValue)
+            case .deleted: break
+            }
+        }
+    }
+
+    func markDirty(_ key: String) {
+        let now = ContinuousClock.now
+        pending.withLock { p in if p.dirty[key] == nil { p.dirty[key] = now } }
+        wakeContinuation.yield()
+    }
+
+    func markDirty(slice: JSON) {
+        guard let ns = slice.namespace, let svc = slice.labels["kubernetes.io/service-name"] else { return }
+        markDirty("\(ns)/\(svc)")
+    }
+
+    func setPodCIDR(_ cidr: String?) {
+        let changed = pending.withLock { p -> Bool in
+            guard p.podCIDR != cidr else { return false }
+            p.podCIDR = cidr
+            p.full = true
+            return true
+        }
+        if changed { wakeContinuation.yield() }
+    }
+
+    /// Runs the node informer and the sync loop until cancelled (the Service and
+    /// EndpointSlice informers are run by their owner; `prepareHost` has run).
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.nodes.run() }
+            group.addTask {
+                await self.services.waitForSync()
+                await self.slices.waitForSync()
+                await self.syncLoop()
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    func syncLoop() async {
+        await withTaskGroup(of: Void.self) { group in
+            // The periodic full sync repairs anything changed behind the proxy's back.
+            group.addTask {
+                while (try? await Task.sleep(for: self.options.fullSyncPeriod)) != nil {
+                    self.pending.withLock { $0.full = true }
+                    self.wakeContinuation.yield()
+                }
+            }
+            wakeContinuation.yield()
+            for await _ in wake { await syncProxyRules() }
+            group.cancelAll()
+        }
+    }
+
+    /// One sync: takes what is pending and applies it, as one transaction.
+    func syncProxyRules() async {
+        let start = ContinuousClock.now
+        let (dirty, full, podCIDR) = pending.withLock { p in
+            defer { p.dirty = [:]; p.full = false }
+            return (p.dirty, p.full, p.podCIDR)
+        }
+        guard full || !dirty.isEmpty else { return }
+        let node = ProxyNode(name: options.nodeName, clusterCIDR: options.clusterCIDR, serviceCIDR: options.serviceCIDR,
+                             podCIDR: podCIDR, localServices: options.localServices)
+        var state = applied.withLock { $0 }
+        let keys = full ? Set(services.indexer.keys).union(state.portsByService.keys) : Set(dirty.keys)
+        var next = state
+        next.node = node
+        var changedPorts: [(old: [ProxyServicePort], new: [ProxyServicePort])] = []
+        for key in keys {
+            let ports = services.indexer.get(key).map { ServicePorts.make(service: $0, slices: slices.indexer.byIndex(Self.serviceIndex, key)) } ?? []
+            let old = state.portsByService[key] ?? []
+            for p in old { next.fragments[p.id] = nil }
+            for p in ports { next.fragments[p.id] = ProxyRuleset.fragment(p, node: node) }
+            next.portsByService[key] = ports.isEmpty ? nil : ports
+            if old != ports { changedPorts.append((old, ports)) }
+        }
+        let text: String
+        if full || state.node != node {
+            next.selects = next.fragments.values.map(\.selects).max() ?? 0
+            text = ProxyRuleset.full(next.fragments.keys.sorted().compactMap { next.fragments[$0] }, node: node)
+        } else {
+            var before: [String: ProxyFragment] = [:], after: [String: ProxyFragment] = [:]
+            for (old, new) in changedPorts {
+                for p in old { before[p.id] = state.fragments[p.id] }
+                for p in new { after[p.id] = next.fragments[p.id] }
+            }
+            text = ProxyRuleset.update(from: before, to: after, selects: state.selects)
+            next.selects = max(state.selects, after.values.map(\.selects).max() ?? 0)
+        }
+        if !text.isEmpty {
+            do {
+                try await NFTables.apply(text, nft: options.nft)
+            } catch {
+                logger.error("applying the proxy rules failed; the next sync loads the whole table", metadata: ["error": "\(error)"])
+                pending.withLock { p in
+                    p.full = true
+                    for (k, t) in dirty where p.dirty[k] == nil { p.dirty[k] = t }
+                }
+                metrics.syncFailed()
+                // Retry after a pause, not in a tight loop.
+                try? await Task.sleep(for: .seconds(1))
+                wakeContinuation.yield()
+                return
+            }
+        }
+        state = next
+        applied.withLock { $0 = state }
+        let end = ContinuousClock.now
+        metrics.observeSync(end - start, full: full)
+        for t in dirty.values { metrics.observeProgramming(end - t) }
+        await clearUDPConntrack(changedPorts)
+        logger.debug("proxy rules synced", metadata: ["full": "\(full)", "services": "\(keys.count)", "bytes": "\(text.utf8.count)"])
+    }
+
+    /// UDP has no connection to end: conntrack keeps sending a flow to an endpoint that
+    /// is gone, or keeps the REJECTed state of a Service that now has endpoints, until
+    /// the entries are deleted, as kube-proxy does.
+    func clearUDPConntrack(_ changes: [(old: [ProxyServicePort], new: [ProxyServicePort])]) async {
+        var commands: [[String]] = []
+        for (old, new) in changes {
+            for o in old where o.proto == "udp" {
+                let n = new.first { $0.id == o.id }
+                let kept = Set((n?.endpoints ?? []).filter(\.ready).map(\.ip))
+                for e in o.endpoints where !kept.contains(e.ip) {
+                    commands.append(["-D", "-p", "udp", "--orig-dst", o.clusterIP, "--dst-nat", e.ip])
+                    if let np = o.nodePort { commands.append(["-D", "-p", "udp", "--orig-port-dst", String(np), "--dst-nat", e.ip]) }
+                }
+            }
+            for n in new where n.proto == "udp" && !n.endpoints.isEmpty {
+                let had = old.first { $0.id == n.id }.map { !ProxyServicePort.usable($0.endpoints).isEmpty } ?? false
+                if !had { commands.append(["-D", "-p", "udp", "--orig-dst", n.clusterIP, "--orig-port-dst", String(n.port)]) }
+            }
+        }
+        guard !commands.isEmpty else { return }
+        guard let conntrack = ["/usr/sbin/conntrack", "/sbin/conntrack"].first(where: FileManager.default.isExecutableFile) else {
+            logger.warning("conntrack is not installed: stale UDP flows to Services are not cleared")
+            return
+        }
+        for args in commands {
+            // Status 1 is "no entry matched", the common case.
+            if let r = try? await ChildProcess.run(conntrack, args), r.status > 1 {
+                logger.warning("conntrack failed", metadata: ["args": "\(args)", "error": "\(r.stderrString)"])
+            }
+        }
+    }
+
+    /// Forwarding on, 127.0.0.1 NodePorts routable, and the Service range routed locally:
+    /// a packet for a ClusterIP can never leave the node, a ClusterIP no Service claims is
+    /// rejected by the table, and the cluster DNS can bind its ClusterIP.
+    public static func prepareHost(options: Options) async throws {
+        for (path, value) in [("/proc/sys/net/ipv4/ip_forward", "1"), ("/proc/sys/net/ipv4/conf/all/route_localnet", "1")] {
+            try "\(value)\n".write(toFile: path, atomically: false, encoding: .utf8)
+        }
+        let route = try await ChildProcess.run("/usr/sbin/ip", ["route", "replace", "local", options.serviceCIDR, "dev", "lo", "table", "local"])
+        guard route.status == 0 else { throw RuntimeError("NetworkSetupError", "ip route: \(route.stderrString)") }
+    }
+
+    /// Removes everything the proxy created (`skiff agent --cleanup-proxy`).
+    public static func cleanup(serviceCIDR: String, nft: String = "/usr/sbin/nft") async throws {
+        let table = try await ChildProcess.run(nft, ["delete", "table", "ip", ProxyRuleset.tableName])
+        if table.status != 0, !table.stderrString.contains("No such file or directory") {
+            throw RuntimeError("CleanupError", "nft: \(table.stderrString)")
+        }
+        _ = try await ChildProcess.run("/usr/sbin/ip", ["route", "del", "local", serviceCIDR, "dev", "lo", "table", "local"])
+    }
+}
+
+/// `nft -f -`: the whole text is one atomic transaction.
+public enum NFTables {
+    public static func apply(_ text: String, nft: String = "/usr/sbin/nft") async throws {
+        let r = try await ChildProcess.run(nft, ["-f", "-"], input: Array(text.utf8))
+        guard r.status == 0 else {
+            throw RuntimeError("NFTablesError", "nft -f: \(r.stderrString.split(separator: "\n").prefix(6).joined(separator: "\n"))")
+        }
+    }
+}

@@ -1,0 +1,323 @@
+import SkiffCore
+
+/// What the ruleset needs to know about the node it runs on.
+public struct ProxyNode: Sendable, Equatable {
+    public var name: String
+    /// Traffic to a ClusterIP from outside it (the host, other machines) is masqueraded.
+    public var clusterCIDR: String
+    /// Routed locally on the node; addresses in it no Service claims are rejected.
+    public var serviceCIDR: String
+    /// This node's pod range: its pods reaching themselves through a Service (hairpin)
+    /// are masqueraded, or the reply would bypass the NAT.
+    public var podCIDR: String?
+    /// ClusterIP ports served by sockets of this node rather than by endpoints (the
+    /// cluster DNS), as "ip proto port".
+    public var localServices: [String] = []
+
+    public init(name: String, clusterCIDR: String, serviceCIDR: String, podCIDR: String? = nil, localServices: [String] = []) {
+        self.name = name
+        self.clusterCIDR = clusterCIDR
+        self.serviceCIDR = serviceCIDR
+        self.podCIDR = podCIDR
+        self.localServices = localServices
+    }
+}
+
+/// The nftables rules of one service port: its own chains and affinity sets, and its
+/// elements in the table's shared maps. Kept per service port so that a change is
+/// applied as the difference between two fragments.
+struct ProxyFragment: Equatable {
+    struct Element: Hashable {
+        var set: String
+        var key: String
+        var value: String?
+    }
+    var chains: [String: [String]] = [:]
+    /// Affinity sets by name, with their timeout in seconds.
+    var sets: [String: Int] = [:]
+    var elements: Set<Element> = []
+    /// The largest `select-N` chain it jumps to.
+    var selects = 0
+}
+
+/// Services and EndpointSlices → one nftables table, as kube-proxy's nftables mode lays
+/// it out: verdict maps from (address, protocol, port) to what to do, REJECT for Services
+/// without endpoints, masquerading by mark.
+///
+/// Unlike kube-proxy, a ClusterIP without session affinity has no chains of its own: its
+/// endpoints are elements of one `endpoints` map keyed by (ClusterIP, protocol, port,
+/// random index), picked by a shared `select-N` chain for N endpoints (select chains are
+/// only ever added). Linux checks every
+/// jump against every set of the table and every map element against every rule bound
+/// to its map, so one chain per endpoint (100,000 chains for 10,000 Services) takes
+/// minutes to load here; this layout loads in about a second.
+public enum ProxyRuleset {
+    public static let tableName = "skiff_proxy"
+    static let masqueradeMark = "0x4000"
+
+    // MARK: Whole table
+
+    /// The complete ruleset: loading it replaces whatever the table held, atomically.
+    public static func render(_ ports: [ProxyServicePort], node: ProxyNode) -> String {
+        let fragments = ports.map { fragment($0, node: node) }
+        return full(fragments, node: node)
+    }
+
+    static func full(_ fragments: [ProxyFragment], node: ProxyNode) -> String {
+        let selects = fragments.map(\.selects).max() ?? 0
+        var out = """
+        add table ip \(tableName)
+        delete table ip \(tableName)
+        table ip \(tableName) {
+          comment "Services, written by skiff's proxy"
+          map service-ips {
+            type ipv4_addr . inet_proto . inet_service : verdict
+          }
+          map service-nodeports {
+            type inet_proto . inet_service : verdict
+          }
+          map no-endpoint-services {
+            type ipv4_addr . inet_proto . inet_service : verdict
+          }
+          map no-endpoint-nodeports {
+            type inet_proto . inet_service : verdict
+          }
+          map endpoints {
+            typeof ip daddr . meta l4proto . th dport . numgen random mod 1 : ip daddr . th dport
+          }
+          set hairpin {
+            type ipv4_addr . ipv4_addr\(elements(hairpin(node)))
+          }
+          set local-services {
+            type ipv4_addr . inet_proto . inet_service\(elements(node.localServices.map { $0.replacingOccurrences(of: " ", with: " . ") }))
+          }
+          chain filter-prerouting {
+            type filter hook prerouting priority -110; policy accept;
+            iifname != "lo" ip daddr 127.0.0.0/8 drop
+            ct state new jump service-endpoints-check
+          }
+          chain filter-output {
+            type filter hook output priority -110; policy accept;
+            ct state new jump service-endpoints-check
+          }
+          chain filter-input {
+            type filter hook input priority -110; policy accept;
+            ct state new ip daddr \(node.serviceCIDR) jump cluster-ips-check
+          }
+          chain service-endpoints-check {
+            ip daddr . meta l4proto . th dport vmap @no-endpoint-services
+            fib daddr type local ip daddr != \(node.serviceCIDR) meta l4proto . th dport vmap @no-endpoint-nodeports
+          }
+          chain cluster-ips-check {
+            ip daddr . meta l4proto . th dport @local-services accept
+            reject
+          }
+          chain reject-chain {
+            reject
+          }
+          chain nat-prerouting {
+            type nat hook prerouting priority -100; policy accept;
+            jump services
+          }
+          chain nat-output {
+            type nat hook output priority -100; policy accept;
+            jump services
+          }
+          chain nat-postrouting {
+            type nat hook postrouting priority 100; policy accept;
+            jump masquerading
+          }
+          chain services {
+            ip daddr \(node.serviceCIDR) ip saddr != \(node.clusterCIDR) jump mark-for-masquerade
+            ip daddr . meta l4proto . th dport vmap @service-ips
+            fib daddr type local ip daddr != \(node.serviceCIDR) meta l4proto . th dport vmap @service-nodeports
+          }
+          chain mark-for-masquerade {
+            meta mark set meta mark | \(masqueradeMark)
+          }
+          chain masquerading {
+            ct status dnat ip saddr . ip daddr @hairpin masquerade fully-random
+            meta mark & \(masqueradeMark) == 0 return
+            meta mark set meta mark ^ \(masqueradeMark)
+            masquerade fully-random
+          }
+
+        """
+        for n in stride(from: 1, through: selects, by: 1) { out += chainBlock("select-\(n)", [selectRule(n)]) }
+        for f in fragments {
+            for (name, timeout) in f.sets.sorted(by: { $0.key < $1.key }) { out += setBlock(name, timeout) }
+            for (name, rules) in f.chains.sorted(by: { $0.key < $1.key }) { out += chainBlock(name, rules) }
+        }
+        out += "}\n"
+        // Elements last, once every chain they name exists.
+        var bySet: [String: [String]] = [:]
+        for f in fragments {
+            for e in f.elements.sorted(by: { ($0.set, $0.key) < ($1.set, $1.key) }) { bySet[e.set, default: []].append(element(e)) }
+        }
+        for (set, items) in bySet.sorted(by: { $0.key < $1.key }) {
+            out += "add element ip \(tableName) \(set) { \(items.joined(separator: ", ")) }\n"
+        }
+        return out
+    }
+
+    // MARK: Changes
+
+    /// One transaction taking the table from `old` to `new` fragments (keyed by service
+    /// port id), touching only what differs. Order matters inside the transaction: a
+    /// chain or set is deleted only after nothing refers to it any more.
+    static func update(from old: [String: ProxyFragment], to new: [String: ProxyFragment], selects: Int) -> String {
+        var out = ""
+        func line(_ s: String) { out += s + "\n" }
+        var deleteElements: [ProxyFragment.Element] = [], addElements: [ProxyFragment.Element] = []
+        var flushChains: [String] = [], deleteChains: [String] = [], writeChains: [(String, [String])] = []
+        var deleteSets: [String] = [], addSets: [(String, Int)] = []
+        for key in Set(old.keys).union(new.keys).sorted() {
+            let before = old[key] ?? ProxyFragment(), after = new[key] ?? ProxyFragment()
+            guard before != after else { continue }
+            deleteElements += before.elements.subtracting(after.elements).sorted { element($0) < element($1) }
+            addElements += after.elements.subtracting(before.elements).sorted { element($0) < element($1) }
+            for (name, rules) in before.chains.sorted(by: { $0.key < $1.key }) where after.chains[name] != rules {
+                if after.chains[name] == nil { deleteChains.append(name) } else { flushChains.append(name) }
+            }
+            for (name, rules) in after.chains.sorted(by: { $0.key < $1.key }) where before.chains[name] != rules {
+                writeChains.append((name, rules))
+            }
+            for (name, timeout) in before.sets.sorted(by: { $0.key < $1.key }) where after.sets[name] != timeout { deleteSets.append(name) }
+            for (name, timeout) in after.sets.sorted(by: { $0.key < $1.key }) where before.sets[name] != timeout { addSets.append((name, timeout)) }
+        }
+        // An element whose key stays but whose value changes is deleted, then added.
+        for e in deleteElements { line("delete element ip \(tableName) \(e.set) { \(e.key) }") }
+        for name in flushChains + deleteChains { line("flush chain ip \(tableName) \(name)") }
+        for name in deleteChains { line("delete chain ip \(tableName) \(name)") }
+        for name in deleteSets { line("delete set ip \(tableName) \(name)") }
+        for (name, timeout) in addSets {
+            line("add set ip \(tableName) \(name) { type ipv4_addr; flags dynamic,timeout; timeout \(timeout)s; }")
+        }
+        let needed = new.values.map(\.selects).max() ?? 0
+        if needed > selects {
+            for n in (selects + 1)...needed {
+                line("add chain ip \(tableName) select-\(n)")
+                line("add rule ip \(tableName) select-\(n) \(selectRule(n))")
+            }
+        }
+        for (name, rules) in writeChains {
+            line("add chain ip \(tableName) \(name)")
+            for rule in rules { line("add rule ip \(tableName) \(name) \(rule)") }
+        }
+        for e in addElements { line("add element ip \(tableName) \(e.set) { \(element(e)) }") }
+        return out
+    }
+
+    // MARK: One service port
+
+    static func fragment(_ sp: ProxyServicePort, node: ProxyNode) -> ProxyFragment {
+        var f = ProxyFragment()
+        let id = sp.id, proto = sp.proto
+        let affinitySets = sp.affinityTimeout.map { timeout in
+            Dictionary(uniqueKeysWithValues: sp.endpoints.map { ("affinity-\(id)__\($0.ip)/\($0.port)", timeout) })
+        } ?? [:]
+        // A Service with endpoints, none of them usable here, drops what a policy keeps
+        // local; one without any endpoints at all rejects, so clients fail at once.
+        func noEndpoints(local: Bool) -> String {
+            local && !ProxyServicePort.usable(sp.endpoints).isEmpty ? "drop" : "goto reject-chain"
+        }
+
+        if !node.localServices.contains("\(sp.clusterIP) \(proto) \(sp.port)") {
+            let key = "\(sp.clusterIP) . \(proto) . \(sp.port)"
+            let endpoints = sp.clusterEndpoints(node: node.name)
+            if endpoints.isEmpty {
+                f.elements.insert(.init(set: "no-endpoint-services", key: key, value: noEndpoints(local: sp.internalLocal)))
+            } else if sp.affinityTimeout != nil {
+                f.chains["service-\(id)"] = dnatRules(sp, endpoints)
+                f.elements.insert(.init(set: "service-ips", key: key, value: "goto service-\(id)"))
+            } else {
+                for (i, e) in endpoints.enumerated() {
+                    f.elements.insert(.init(set: "endpoints", key: "\(key) . \(i)", value: "\(e.ip) . \(e.port)"))
+                }
+                f.elements.insert(.init(set: "service-ips", key: key, value: "goto select-\(endpoints.count)"))
+                f.selects = endpoints.count
+            }
+        }
+
+        guard sp.nodePort != nil || !sp.externalIPs.isEmpty else {
+            f.sets = affinitySets
+            return f
+        }
+        let external = sp.externalEndpoints(node: node.name)
+        var targets: [ProxyFragment.Element] = []
+        if let nodePort = sp.nodePort { targets.append(.init(set: "service-nodeports", key: "\(proto) . \(nodePort)")) }
+        for ip in sp.externalIPs { targets.append(.init(set: "service-ips", key: "\(ip) . \(proto) . \(sp.port)")) }
+        if external.isEmpty {
+            for t in targets {
+                f.elements.insert(.init(set: t.set == "service-ips" ? "no-endpoint-services" : "no-endpoint-nodeports",
+                                        key: t.key, value: noEndpoints(local: sp.externalLocal)))
+            }
+        } else {
+            // From outside, the client's address is kept only where the policy keeps
+            // traffic on this node; the host itself is always masqueraded.
+            let masquerade = sp.externalLocal ? "fib saddr type local jump mark-for-masquerade" : "jump mark-for-masquerade"
+            f.chains["external-\(id)"] = [masquerade] + dnatRules(sp, external)
+            for t in targets { f.elements.insert(.init(set: t.set, key: t.key, value: "goto external-\(id)")) }
+        }
+        f.sets = affinitySets
+        return f
+    }
+
+    /// DNAT to one of `endpoints` at random, as a cascade (the i-th rule matches with
+    /// probability 1/(n-i)); with session affinity, a client's remembered endpoint first.
+    static func dnatRules(_ sp: ProxyServicePort, _ endpoints: [ProxyEndpoint]) -> [String] {
+        var rules: [String] = []
+        func affinity(_ e: ProxyEndpoint) -> String { "@affinity-\(sp.id)__\(e.ip)/\(e.port)" }
+        if sp.affinityTimeout != nil {
+            for e in endpoints {
+                rules.append("ip saddr \(affinity(e)) meta l4proto \(sp.proto) update \(affinity(e)) { ip saddr } dnat to \(e.ip):\(e.port)")
+            }
+        }
+        for (i, e) in endpoints.enumerated() {
+            var rule = i < endpoints.count - 1 ? "numgen random mod \(endpoints.count - i) 0 " : ""
+            rule += "meta l4proto \(sp.proto) "
+            if sp.affinityTimeout != nil { rule += "update \(affinity(e)) { ip saddr } " }
+            rules.append(rule + "dnat to \(e.ip):\(e.port)")
+        }
+        return rules
+    }
+
+    /// The `endpoints` map is bound by one rule per select chain: Linux checks each of its
+    /// elements against every rule bound to it.
+    static func selectRule(_ n: Int) -> String {
+        "meta l4proto { tcp, udp, sctp } dnat ip addr . port to ip daddr . meta l4proto . th dport . numgen random mod \(n) map @endpoints"
+    }
+
+    /// Every address of this node's pod range paired with itself.
+    static func hairpin(_ node: ProxyNode) -> [String] {
+        guard let cidr = node.podCIDR.flatMap(IPv4CIDR.init), cidr.prefixLength >= 16 else { return [] }
+        return (0..<UInt32(cidr.size)).map { let ip = IPv4CIDR.format(cidr.base + $0); return "\(ip) . \(ip)" }
+    }
+
+    // MARK: Text
+
+    static func element(_ e: ProxyFragment.Element) -> String { e.value.map { "\(e.key) : \($0)" } ?? e.key }
+
+    static func elements(_ items: [String]) -> String {
+        items.isEmpty ? "" : "\n    elements = { \(items.joined(separator: ", ")) }"
+    }
+
+    static func chainBlock(_ name: String, _ rules: [String]) -> String {
+        "  chain \(name) {\n" + rules.map { "    \($0)\n" }.joined() + "  }\n"
+    }
+
+    static func setBlock(_ name: String, _ timeout: Int) -> String {
+        "  set \(name) {\n    type ipv4_addr\n    flags dynamic,timeout\n    timeout \(timeout)s\n  }\n"
+    }
+}
+
+/// The incremental path, for the benchmark program.
+extension ProxyRuleset {
+    public struct Fragment: Sendable { let value: ProxyFragment }
+
+    public static func fragmentForBenchmark(_ sp: ProxyServicePort, node: ProxyNode) -> Fragment { Fragment(value: fragment(sp, node: node)) }
+
+    public static func updateForBenchmark(from old: [String: Fragment], to new: [String: Fragment], selects: Int) -> String {
+        update(from: old.mapValues(\.value), to: new.mapValues(\.value), selects: selects)
+    }
+}
