@@ -50,6 +50,7 @@ def cleanup_node(data_dir):
         if line.split()[4].startswith(data_dir):
             subprocess.run(["umount", "-l", line.split()[4]], capture_output=True)
     subprocess.run(["nft", "delete", "table", "ip", "skiff_node"], capture_output=True)
+    subprocess.run([conftest.SKIFF, "agent", "--cleanup-proxy"], capture_output=True)
     subprocess.run(["ip", "link", "del", "cni0"], capture_output=True)
     shutil.rmtree(data_dir, ignore_errors=True)
 

@@ -36,6 +36,7 @@ public final class Proxier: Sendable {
 
     /// What the table holds, as last applied. Touched by the sync loop only.
     struct Applied {
+        /// By Service (namespace/name).
         var fragments: [String: ProxyFragment] = [:]
         var portsByService: [String: [ProxyServicePort]] = [:]
         var selects = 0
@@ -157,13 +158,16 @@ public final class Proxier: Sendable {
         var next = state
         next.node = node
         var changedPorts: [(old: [ProxyServicePort], new: [ProxyServicePort])] = []
+        var changed: [String] = []
         for key in keys {
             let ports = services.indexer.get(key).map { ServicePorts.make(service: $0, slices: slices.indexer.byIndex(Self.serviceIndex, key)) } ?? []
             let old = state.portsByService[key] ?? []
-            for p in old { next.fragments[p.id] = nil }
-            for p in ports { next.fragments[p.id] = ProxyRuleset.fragment(p, node: node) }
+            next.fragments[key] = ports.isEmpty ? nil : ProxyRuleset.fragment(ports, node: node)
             next.portsByService[key] = ports.isEmpty ? nil : ports
-            if old != ports { changedPorts.append((old, ports)) }
+            if old != ports {
+                changedPorts.append((old, ports))
+                changed.append(key)
+            }
         }
         let text: String
         if full || state.node != node {
@@ -171,9 +175,9 @@ public final class Proxier: Sendable {
             text = ProxyRuleset.full(next.fragments.keys.sorted().compactMap { next.fragments[$0] }, node: node)
         } else {
             var before: [String: ProxyFragment] = [:], after: [String: ProxyFragment] = [:]
-            for (old, new) in changedPorts {
-                for p in old { before[p.id] = state.fragments[p.id] }
-                for p in new { after[p.id] = next.fragments[p.id] }
+            for key in changed {
+                before[key] = state.fragments[key]
+                after[key] = next.fragments[key]
             }
             text = ProxyRuleset.update(from: before, to: after, selects: state.selects)
             next.selects = max(state.selects, after.values.map(\.selects).max() ?? 0)

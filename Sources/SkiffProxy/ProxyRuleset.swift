@@ -23,9 +23,9 @@ public struct ProxyNode: Sendable, Equatable {
     }
 }
 
-/// The nftables rules of one service port: its own chains and affinity sets, and its
-/// elements in the table's shared maps. Kept per service port so that a change is
-/// applied as the difference between two fragments.
+/// The nftables rules of one Service: its own chains and affinity sets, and its elements
+/// in the table's shared maps. Kept per Service so that a change is applied as the
+/// difference between two fragments.
 struct ProxyFragment: Equatable {
     struct Element: Hashable {
         var set: String
@@ -45,12 +45,14 @@ struct ProxyFragment: Equatable {
 /// without endpoints, masquerading by mark.
 ///
 /// Unlike kube-proxy, a ClusterIP without session affinity has no chains of its own: its
-/// endpoints are elements of one `endpoints` map keyed by (ClusterIP, protocol, port,
-/// random index), picked by a shared `select-N` chain for N endpoints (select chains are
-/// only ever added). Linux checks every
-/// jump against every set of the table and every map element against every rule bound
-/// to its map, so one chain per endpoint (100,000 chains for 10,000 Services) takes
-/// minutes to load here; this layout loads in about a second.
+/// endpoints' addresses are elements of one `endpoint-ips` map keyed by (ClusterIP,
+/// random index), their port one element of `target-ports` per service port, and a shared
+/// `select-N` chain for N endpoints picks one (select chains are only ever added). Linux
+/// checks every jump against every set of the table and every map element against every
+/// rule bound to its map, so one chain per endpoint (100,000 chains for 10,000 Services)
+/// takes minutes to load here; this layout loads in well under a second. A Service whose
+/// ports have different endpoints, or endpoints with different ports, gets a chain per
+/// port instead, as one with session affinity does.
 public enum ProxyRuleset {
     public static let tableName = "skiff_proxy"
     static let masqueradeMark = "0x4000"
@@ -59,8 +61,8 @@ public enum ProxyRuleset {
 
     /// The complete ruleset: loading it replaces whatever the table held, atomically.
     public static func render(_ ports: [ProxyServicePort], node: ProxyNode) -> String {
-        let fragments = ports.map { fragment($0, node: node) }
-        return full(fragments, node: node)
+        let byService = Dictionary(grouping: ports, by: \.serviceKey)
+        return full(byService.keys.sorted().map { fragment(byService[$0]!, node: node) }, node: node)
     }
 
     static func full(_ fragments: [ProxyFragment], node: ProxyNode) -> String {
@@ -82,8 +84,11 @@ public enum ProxyRuleset {
           map no-endpoint-nodeports {
             type inet_proto . inet_service : verdict
           }
-          map endpoints {
-            typeof ip daddr . meta l4proto . th dport . numgen random mod 1 : ip daddr . th dport
+          map endpoint-ips {
+            typeof ip daddr . numgen random mod 1 : ip daddr
+          }
+          map target-ports {
+            typeof ip daddr . meta l4proto . th dport : th dport
           }
           set hairpin {
             type ipv4_addr . ipv4_addr\(elements(hairpin(node)))
@@ -162,8 +167,8 @@ public enum ProxyRuleset {
 
     // MARK: Changes
 
-    /// One transaction taking the table from `old` to `new` fragments (keyed by service
-    /// port id), touching only what differs. Order matters inside the transaction: a
+    /// One transaction taking the table from `old` to `new` fragments (keyed by Service),
+    /// touching only what differs. Order matters inside the transaction: a
     /// chain or set is deleted only after nothing refers to it any more.
     static func update(from old: [String: ProxyFragment], to new: [String: ProxyFragment], selects: Int) -> String {
         var out = ""
@@ -208,14 +213,31 @@ public enum ProxyRuleset {
         return out
     }
 
-    // MARK: One service port
+    // MARK: One Service
 
-    static func fragment(_ sp: ProxyServicePort, node: ProxyNode) -> ProxyFragment {
+    static func fragment(_ ports: [ProxyServicePort], node: ProxyNode) -> ProxyFragment {
         var f = ProxyFragment()
+        // The shared maps serve the ClusterIP when every port goes to the same endpoint
+        // addresses, each port to one target port.
+        let mapped = ports.filter { $0.affinityTimeout == nil && !node.localServices.contains("\($0.clusterIP) \($0.proto) \($0.port)") }
+            .map { $0.clusterEndpoints(node: node.name) }.filter { !$0.isEmpty }
+        let shared = mapped.first.map { first in
+            mapped.allSatisfy { eps in eps.map(\.ip) == first.map(\.ip) && Set(eps.map(\.port)).count == 1 }
+        } ?? false
+        if shared, let endpoints = mapped.first {
+            for (i, e) in endpoints.enumerated() {
+                f.elements.insert(.init(set: "endpoint-ips", key: "\(ports[0].clusterIP) . \(i)", value: e.ip))
+            }
+        }
+        for sp in ports { add(sp, shared: shared, to: &f, node: node) }
+        return f
+    }
+
+    static func add(_ sp: ProxyServicePort, shared: Bool, to f: inout ProxyFragment, node: ProxyNode) {
         let id = sp.id, proto = sp.proto
-        let affinitySets = sp.affinityTimeout.map { timeout in
-            Dictionary(uniqueKeysWithValues: sp.endpoints.map { ("affinity-\(id)__\($0.ip)/\($0.port)", timeout) })
-        } ?? [:]
+        if let timeout = sp.affinityTimeout {
+            for e in sp.endpoints { f.sets["affinity-\(id)__\(e.ip)/\(e.port)"] = timeout }
+        }
         // A Service with endpoints, none of them usable here, drops what a policy keeps
         // local; one without any endpoints at all rejects, so clients fail at once.
         func noEndpoints(local: Bool) -> String {
@@ -227,22 +249,17 @@ public enum ProxyRuleset {
             let endpoints = sp.clusterEndpoints(node: node.name)
             if endpoints.isEmpty {
                 f.elements.insert(.init(set: "no-endpoint-services", key: key, value: noEndpoints(local: sp.internalLocal)))
-            } else if sp.affinityTimeout != nil {
+            } else if sp.affinityTimeout != nil || !shared {
                 f.chains["service-\(id)"] = dnatRules(sp, endpoints)
                 f.elements.insert(.init(set: "service-ips", key: key, value: "goto service-\(id)"))
             } else {
-                for (i, e) in endpoints.enumerated() {
-                    f.elements.insert(.init(set: "endpoints", key: "\(key) . \(i)", value: "\(e.ip) . \(e.port)"))
-                }
+                f.elements.insert(.init(set: "target-ports", key: key, value: String(endpoints[0].port)))
                 f.elements.insert(.init(set: "service-ips", key: key, value: "goto select-\(endpoints.count)"))
-                f.selects = endpoints.count
+                f.selects = max(f.selects, endpoints.count)
             }
         }
 
-        guard sp.nodePort != nil || !sp.externalIPs.isEmpty else {
-            f.sets = affinitySets
-            return f
-        }
+        guard sp.nodePort != nil || !sp.externalIPs.isEmpty else { return }
         let external = sp.externalEndpoints(node: node.name)
         var targets: [ProxyFragment.Element] = []
         if let nodePort = sp.nodePort { targets.append(.init(set: "service-nodeports", key: "\(proto) . \(nodePort)")) }
@@ -259,8 +276,6 @@ public enum ProxyRuleset {
             f.chains["external-\(id)"] = [masquerade] + dnatRules(sp, external)
             for t in targets { f.elements.insert(.init(set: t.set, key: t.key, value: "goto external-\(id)")) }
         }
-        f.sets = affinitySets
-        return f
     }
 
     /// DNAT to one of `endpoints` at random, as a cascade (the i-th rule matches with
@@ -282,10 +297,10 @@ public enum ProxyRuleset {
         return rules
     }
 
-    /// The `endpoints` map is bound by one rule per select chain: Linux checks each of its
-    /// elements against every rule bound to it.
+    /// The maps are bound by one rule per select chain: Linux checks each of their elements
+    /// against every rule bound to them.
     static func selectRule(_ n: Int) -> String {
-        "meta l4proto { tcp, udp, sctp } dnat ip addr . port to ip daddr . meta l4proto . th dport . numgen random mod \(n) map @endpoints"
+        "meta l4proto { tcp, udp, sctp } dnat ip to ip daddr . numgen random mod \(n) map @endpoint-ips : ip daddr . meta l4proto . th dport map @target-ports"
     }
 
     /// Every address of this node's pod range paired with itself.
@@ -315,7 +330,7 @@ public enum ProxyRuleset {
 extension ProxyRuleset {
     public struct Fragment: Sendable { let value: ProxyFragment }
 
-    public static func fragmentForBenchmark(_ sp: ProxyServicePort, node: ProxyNode) -> Fragment { Fragment(value: fragment(sp, node: node)) }
+    public static func fragmentForBenchmark(_ ports: [ProxyServicePort], node: ProxyNode) -> Fragment { Fragment(value: fragment(ports, node: node)) }
 
     public static func updateForBenchmark(from old: [String: Fragment], to new: [String: Fragment], selects: Int) -> String {
         update(from: old.mapValues(\.value), to: new.mapValues(\.value), selects: selects)

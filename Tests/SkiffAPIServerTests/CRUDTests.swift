@@ -243,6 +243,67 @@ import Testing
                                     #"{"metadata":{"name":"dup"},"spec":{"clusterIP":"\#(ip)","ports":[{"port":80}]}}"#)
         #expect(taken.status == 422)
     }
+
+    /// What kubectl replace and apply rely on: allocations the client left out are kept;
+    /// a type losing NodePorts gives them back; explicit ones are checked.
+    @Test func serviceAllocationsAcrossUpdates() async throws {
+        let s = try await TestServer.start()
+        defer { s.stop() }
+        let base = "/api/v1/namespaces/default/services"
+        let np = try await s.create(base, #"{"metadata":{"name":"np"},"spec":{"type":"NodePort","ports":[{"port":80,"nodePort":30080}]}}"#)
+        let ip = try #require(np[path: ["spec", "clusterIP"]]?.stringValue)
+        let taken = await s.request("POST", base, #"{"metadata":{"name":"np2"},"spec":{"type":"NodePort","ports":[{"port":80,"nodePort":30080}]}}"#)
+        #expect(taken.status == 422 && taken.text.contains("spec.ports[0].nodePort: Invalid value: 30080: provided port is already allocated"))
+        let outside = await s.request("POST", base, #"{"metadata":{"name":"np3"},"spec":{"type":"NodePort","ports":[{"port":80,"nodePort":29999}]}}"#)
+        #expect(outside.status == 422 && outside.text.contains("The range of valid ports is 30000-32767"))
+
+        let replaced = await s.request("PUT", base + "/np", #"{"metadata":{"name":"np"},"spec":{"type":"NodePort","ports":[{"port":80}]}}"#)
+        #expect(replaced.status == 200, "\(replaced.text)")
+        #expect(replaced.json[path: ["spec", "clusterIP"]]?.stringValue == ip)
+        #expect(replaced.json[path: ["spec", "ports"]]?.arrayValue?.first?["nodePort"] == 30080)
+
+        let moved = await s.request("PATCH", base + "/np", #"{"spec":{"clusterIP":"10.96.0.99","clusterIPs":["10.96.0.99"]}}"#)
+        #expect(moved.status == 422 && moved.text.contains("may not change once set"))
+        let clusterIP = await s.request("PATCH", base + "/np", #"{"spec":{"type":"ClusterIP"}}"#)
+        #expect(clusterIP.status == 200, "\(clusterIP.text)")
+        #expect(clusterIP.json[path: ["spec", "ports"]]?.arrayValue?.first?["nodePort"] == nil)
+        _ = try await s.create(base, #"{"metadata":{"name":"np4"},"spec":{"type":"NodePort","ports":[{"port":80,"nodePort":30080}]}}"#)
+        let back = await s.request("PATCH", base + "/np", #"{"spec":{"type":"LoadBalancer"}}"#)
+        let port = try #require(back.json[path: ["spec", "ports"]]?.arrayValue?.first?["nodePort"]?.int64Value)
+        #expect(port != 30080 && (30000...32767).contains(port))
+    }
+
+    @Test func servicePortValidation() async throws {
+        let s = try await TestServer.start()
+        defer { s.stop() }
+        let base = "/api/v1/namespaces/default/services"
+        let cases: [(String, String)] = [
+            (#"[{"port":53,"protocol":"ICMP"}]"#, #"spec.ports[0].protocol: Unsupported value: \"ICMP\": supported values: \"SCTP\", \"TCP\", \"UDP\""#),
+            (#"[{"port":80,"targetPort":"Web_Port"}]"#, #"spec.ports[0].targetPort: Invalid value: \"Web_Port\": must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)"#),
+            (#"[{"port":80,"targetPort":70000}]"#, "spec.ports[0].targetPort: Invalid value: 70000: must be between 1 and 65535, inclusive"),
+            (#"[{"name":"a","port":80},{"name":"a","port":81}]"#, #"spec.ports[1].name: Duplicate value: \"a\""#),
+            (#"[{"port":80,"nodePort":30001}]"#, "spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'"),
+        ]
+        for (ports, message) in cases {
+            let r = await s.request("POST", base, #"{"metadata":{"name":"bad"},"spec":{"ports":"# + ports + "}}")
+            #expect(r.status == 422 && r.text.contains(message), "\(ports): \(r.text)")
+        }
+    }
+
+    /// The `kubernetes` Service reaches the API server; kube-dns is the cluster DNS' address.
+    @Test func bootstrapServicesAndAPIServerEndpoints() async throws {
+        let s = try await TestServer.start()
+        defer { s.stop() }
+        try await s.handler.bootstrap(servicePort: 6443, advertiseAddress: "192.0.2.9")
+        let slice = await s.request("GET", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/kubernetes")
+        #expect(slice.json[path: ["endpoints"]]?.arrayValue?.first?["addresses"] == ["192.0.2.9"])
+        #expect(slice.json[path: ["ports"]]?.arrayValue?.first?["port"] == 6443)
+        try await s.handler.bootstrap(servicePort: 6443, advertiseAddress: "192.0.2.10")
+        let endpoints = await s.request("GET", "/api/v1/namespaces/default/endpoints/kubernetes")
+        #expect(endpoints.json[path: ["subsets"]]?.arrayValue?.first?["addresses"]?.arrayValue?.first?["ip"] == "192.0.2.10")
+        let dns = await s.request("GET", "/api/v1/namespaces/kube-system/services/kube-dns")
+        #expect(dns.json[path: ["spec", "clusterIP"]]?.stringValue?.hasSuffix(".0.10") == true)
+    }
 }
 
 @Suite struct ServiceAccountTokenTests {

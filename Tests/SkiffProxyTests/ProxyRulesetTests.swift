@@ -56,6 +56,16 @@ struct ProxyRulesetTests {
             service: service("draining", ["clusterIP": "10.43.0.26", "ports": [["name": "dns", "port": 53, "protocol": "UDP"]]]),
             slices: [slice("draining", ports: [["name": "dns", "port": 5353, "protocol": "UDP"]],
                            endpoints: [endpoint("10.42.0.2", ready: false, terminating: true)])])
+        // Two ports, the same endpoints: the shared maps. Different endpoints: a chain each.
+        let twoPorts: JSON = [["name": "http", "port": 80, "protocol": "TCP"], ["name": "metrics", "port": 9090, "protocol": "TCP"]]
+        out += ServicePorts.make(
+            service: service("multi", ["clusterIP": "10.43.0.27", "ports": twoPorts]),
+            slices: [slice("multi", ports: [["name": "http", "port": 8080, "protocol": "TCP"], ["name": "metrics", "port": 9100, "protocol": "TCP"]],
+                           endpoints: [endpoint("10.42.0.2"), endpoint("10.42.0.3")])])
+        out += ServicePorts.make(
+            service: service("split", ["clusterIP": "10.43.0.28", "ports": twoPorts]),
+            slices: [slice("split", ports: http, endpoints: [endpoint("10.42.0.2"), endpoint("10.42.0.3")]),
+                     slice("split", ports: [["name": "metrics", "port": 9100, "protocol": "TCP"]], endpoints: [endpoint("10.42.0.3")])])
         out += ServicePorts.make(
             service: ["apiVersion": "v1", "kind": "Service", "metadata": ["name": "kube-dns", "namespace": "kube-system"],
                       "spec": ["clusterIP": "10.43.0.10", "ports": [["name": "dns", "port": 53, "protocol": "UDP"], ["name": "dns-tcp", "port": 53, "protocol": "TCP"]]]],
@@ -73,11 +83,16 @@ struct ProxyRulesetTests {
         #expect(text == (try String(contentsOf: url, encoding: .utf8)), "\(name) differs from its golden file")
     }
 
+    static func fragments(_ ports: [ProxyServicePort], _ node: ProxyNode) -> [String: ProxyFragment] {
+        Dictionary(grouping: ports, by: \.serviceKey).mapValues { ProxyRuleset.fragment($0, node: node) }
+    }
+
     @Test func servicePortsFromObjects() {
         let ports = Self.ports
         #expect(ports.map(\.id) == ["default/web/tcp/http", "default/empty/tcp/80", "default/np/tcp/http", "default/lb/tcp/http",
                                     "default/sticky/tcp/http", "default/local/tcp/http", "default/draining/udp/dns",
-                                    "kube-system/kube-dns/udp/dns", "kube-system/kube-dns/tcp/dns-tcp"])
+                                    "default/multi/tcp/http", "default/multi/tcp/metrics", "default/split/tcp/http",
+                                    "default/split/tcp/metrics", "kube-system/kube-dns/udp/dns", "kube-system/kube-dns/tcp/dns-tcp"])
         let web = ports[0]
         #expect(web.endpoints.map(\.ip) == ["10.42.0.2", "10.42.0.3", "10.42.1.7"])
         #expect(web.clusterEndpoints(node: "node-a").map(\.ip) == ["10.42.0.2", "10.42.1.7"])
@@ -94,13 +109,13 @@ struct ProxyRulesetTests {
     @Test func changesAreSmallTransactions() throws {
         let node = Self.node
         var ports = Self.ports
-        let old = Dictionary(uniqueKeysWithValues: ports.map { ($0.id, ProxyRuleset.fragment($0, node: node)) })
+        let old = Self.fragments(ports, node)
         // web: one endpoint replaced; empty: gets one; sticky: loses one; np: deleted.
         ports[0].endpoints[2].ip = "10.42.1.8"
         ports[1].endpoints = [ProxyEndpoint(ip: "10.42.0.3", port: 80)]
         ports[4].endpoints.removeLast()
         ports.remove(at: 2)
-        let new = Dictionary(uniqueKeysWithValues: ports.map { ($0.id, ProxyRuleset.fragment($0, node: node)) })
+        let new = Self.fragments(ports, node)
         try Self.checkGolden("update.nft", ProxyRuleset.update(from: old, to: new, selects: 2))
         #expect(ProxyRuleset.update(from: new, to: new, selects: 2).isEmpty)
     }
@@ -108,9 +123,10 @@ struct ProxyRulesetTests {
     @Test func largeServicesGetTheirSelectChain() {
         var sp = ProxyServicePort(id: "default/big/tcp/80", proto: "tcp", clusterIP: "10.43.1.1", port: 80)
         sp.endpoints = (1...20).map { ProxyEndpoint(ip: "10.42.2.\($0)", port: 80) }
-        let text = ProxyRuleset.update(from: [:], to: [sp.id: ProxyRuleset.fragment(sp, node: Self.node)], selects: 2)
+        let text = ProxyRuleset.update(from: [:], to: [sp.serviceKey: ProxyRuleset.fragment([sp], node: Self.node)], selects: 2)
         #expect(text.contains("add chain ip skiff_proxy select-20\n") && text.contains("add chain ip skiff_proxy select-3\n"))
         #expect(text.contains("add element ip skiff_proxy service-ips { 10.43.1.1 . tcp . 80 : goto select-20 }"))
+        #expect(text.contains("add element ip skiff_proxy endpoint-ips { 10.43.1.1 . 19 : 10.42.2.20 }"))
     }
 }
 
@@ -142,15 +158,15 @@ struct ProxyRulesetTests {
         }
         let node = ProxyRulesetTests.node
         var ports = ProxyRulesetTests.ports
-        let old = ports.map { ProxyRuleset.fragment($0, node: node) }
-        let oldByID = Dictionary(uniqueKeysWithValues: zip(ports.map(\.id), old))
+        let oldByID = ProxyRulesetTests.fragments(ports, node)
+        let old = oldByID.keys.sorted().map { oldByID[$0]! }
         ports[0].endpoints[2].ip = "10.42.1.8"
         ports[1].endpoints = [ProxyEndpoint(ip: "10.42.0.3", port: 80)]
         ports[4].endpoints.removeLast()
         ports[4].affinityTimeout = 60
         ports.remove(at: 2)
-        let new = ports.map { ProxyRuleset.fragment($0, node: node) }
-        let newByID = Dictionary(uniqueKeysWithValues: zip(ports.map(\.id), new))
+        let newByID = ProxyRulesetTests.fragments(ports, node)
+        let new = newByID.keys.sorted().map { newByID[$0]! }
         try await Self.inNamespace("skiff-proxy-test-\(getpid())") { load in
             _ = try await load(ProxyRuleset.full(old, node: node))
             let updated = try await load(ProxyRuleset.update(from: oldByID, to: newByID, selects: 2))
@@ -160,6 +176,7 @@ struct ProxyRulesetTests {
             }
             #expect(normalized(updated) == normalized(fresh))
             #expect(fresh.contains("10.43.0.20 . tcp . 80 : goto select-2"))
+            #expect(fresh.contains("10.43.0.28 . tcp . 9090 : goto service-default/split/tcp/metrics"))
         }
     }
 }
