@@ -6,7 +6,6 @@ as in CI."""
 import json
 import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 
@@ -220,7 +219,7 @@ def test_node_port_load_balancer_and_session_affinity(up, registry):
     assert set(answers(f"http://{ip}/index.html", 30)) == {first}
 
     # A NodePort asked for explicitly is checked against the others.
-    r = k.run("create", "service", "nodeport", "taken", f"--tcp=80:8080", f"--node-port={port}", check=False)
+    r = k.run("create", "service", "nodeport", "taken", "--tcp=80:8080", f"--node-port={port}", check=False)
     assert r.returncode != 0 and f"spec.ports[0].nodePort: Invalid value: {port}: provided port is already allocated" in r.stderr
 
 
