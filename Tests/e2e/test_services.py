@@ -6,42 +6,18 @@ as in CI."""
 import json
 import socket
 import subprocess
-import urllib.error
 import urllib.request
 
 import dns.message
 import dns.query
+import dns.rcode
 import dns.rdatatype
-import pytest
 
-import images
 from conftest import SKIFF
-from test_node import CLUSTER_CIDR, Up, apply, fresh, image, require_node_tools, wait_for
+# The node suite's fixtures (a busybox image, a local registry, `skiff up`), one per module.
+from test_node import apply, fresh, image, image_workdir, registry, up, wait_for  # noqa: F401
 
 DNS = "10.43.0.10"
-
-
-@pytest.fixture(scope="module")
-def image_workdir(tmp_path_factory):
-    require_node_tools()
-    d = tmp_path_factory.mktemp("images")
-    return d, images.build_busybox_image(str(d), "1")
-
-
-@pytest.fixture(scope="module")
-def registry(image_workdir):
-    _, layout = image_workdir
-    with images.LocalRegistry() as reg:
-        reg.push(layout, "1", "busybox:1")
-        yield reg
-
-
-@pytest.fixture(scope="module")
-def up(registry):
-    subprocess.run(["ip", "route", "replace", "unreachable", CLUSTER_CIDR], check=True)
-    node = Up().start()
-    yield node
-    node.cleanup()
 
 
 def web(image_ref, name="web", replicas=2, readiness=None, labels=None):
@@ -167,13 +143,19 @@ def test_cluster_ip_and_name_reach_both_pods_from_host_and_pod(up, registry):
     assert len(served) == 100 and set(served) == names, logs
 
 
-def test_scaled_to_zero_refuses_at_once_and_serves_when_back(up, registry):
-    k = fresh(up)
+def served_by_one_pod(k, registry):
+    """A one-pod Deployment `web` behind a Service `web`, serving: its ClusterIP."""
     apply(k, web(image(registry), replicas=1))
     apply(k, service("web", {"app": "web"}))
     ready_pods(k, "app=web", 1)
     ip = svc(k, "web")["spec"]["clusterIP"]
     wait_for("served", lambda: get(f"http://{ip}/index.html"))
+    return ip
+
+
+def test_scaled_to_zero_refuses_at_once_and_serves_when_back(up, registry):
+    k = fresh(up)
+    ip = served_by_one_pod(k, registry)
     k.run("scale", "deployment", "web", "--replicas=0")
     wait_for("no pods left", lambda: not json.loads(k.run("get", "pods", "-l", "app=web", "-o", "json").stdout)["items"])
     wait_for("the ClusterIP refusing", lambda: refused(ip, 80), timeout=10)
@@ -256,11 +238,7 @@ def test_headless_and_external_name_resolve(up, registry):
 
 def test_deleting_a_service_removes_its_rules(up, registry):
     k = fresh(up)
-    apply(k, web(image(registry), replicas=1))
-    apply(k, service("web", {"app": "web"}))
-    ready_pods(k, "app=web", 1)
-    ip = svc(k, "web")["spec"]["clusterIP"]
-    wait_for("served", lambda: get(f"http://{ip}/index.html"))
+    ip = served_by_one_pod(k, registry)
     assert ip in subprocess.run(["nft", "list", "table", "ip", "skiff_proxy"], capture_output=True, text=True).stdout
     k.run("delete", "service", "web")
     wait_for("its rules gone", lambda: ip not in subprocess.run(["nft", "list", "table", "ip", "skiff_proxy"],
