@@ -49,14 +49,14 @@ import SkiffRuntime
             }
             // One endpoint of one Service replaced, 20 times: render the difference and apply it.
             var changes: [Double] = [], changeBytes = 0
-            var fragments = Dictionary(uniqueKeysWithValues: ports.map { ($0.serviceKey, ProxyRuleset.fragmentForBenchmark([$0], node: node)) })
+            var fragments = Dictionary(uniqueKeysWithValues: ports.map { ($0.serviceKey, ProxyRuleset.fragment([$0], node: node)) })
             for i in 0..<20 {
                 let start = ContinuousClock.now
                 let s = (i * 7919) % count
                 ports[s].endpoints[i % 10].ip = "10.44.\(i / 250).\(i % 250 + 1)"
                 let key = ports[s].serviceKey
-                let new = ProxyRuleset.fragmentForBenchmark([ports[s]], node: node)
-                let text = ProxyRuleset.updateForBenchmark(from: [key: fragments[key]!], to: [key: new], selects: 10)
+                let new = ProxyRuleset.fragment([ports[s]], node: node)
+                let text = ProxyRuleset.update(from: [key: fragments[key]!], to: [key: new], selects: 10)
                 _ = try await apply(text)
                 changes.append(ms(ContinuousClock.now - start))
                 changeBytes = text.utf8.count

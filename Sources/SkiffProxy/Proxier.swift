@@ -146,31 +146,27 @@ public final class Proxier: Sendable {
     /// One sync: takes what is pending and applies it, as one transaction.
     func syncProxyRules() async {
         let start = ContinuousClock.now
-        let (dirty, full, podCIDR) = pending.withLock { p in
+        let (dirty, fullRequested, podCIDR) = pending.withLock { p in
             defer { p.dirty = [:]; p.full = false }
             return (p.dirty, p.full, p.podCIDR)
         }
-        guard full || !dirty.isEmpty else { return }
+        guard fullRequested || !dirty.isEmpty else { return }
         let node = ProxyNode(name: options.nodeName, clusterCIDR: options.clusterCIDR, serviceCIDR: options.serviceCIDR,
                              podCIDR: podCIDR, localServices: options.localServices)
-        var state = applied.withLock { $0 }
+        let state = applied.withLock { $0 }
+        let full = fullRequested || state.node != node
         let keys = full ? Set(services.indexer.keys).union(state.portsByService.keys) : Set(dirty.keys)
         var next = state
         next.node = node
-        var changedPorts: [(old: [ProxyServicePort], new: [ProxyServicePort])] = []
         var changed: [String] = []
         for key in keys {
             let ports = services.indexer.get(key).map { ServicePorts.make(service: $0, slices: slices.indexer.byIndex(Self.serviceIndex, key)) } ?? []
-            let old = state.portsByService[key] ?? []
             next.fragments[key] = ports.isEmpty ? nil : ProxyRuleset.fragment(ports, node: node)
             next.portsByService[key] = ports.isEmpty ? nil : ports
-            if old != ports {
-                changedPorts.append((old, ports))
-                changed.append(key)
-            }
+            if state.portsByService[key] ?? [] != ports { changed.append(key) }
         }
         let text: String
-        if full || state.node != node {
+        if full {
             next.selects = next.fragments.values.map(\.selects).max() ?? 0
             text = ProxyRuleset.full(next.fragments.keys.sorted().compactMap { next.fragments[$0] }, node: node)
         } else {
@@ -198,12 +194,11 @@ public final class Proxier: Sendable {
                 return
             }
         }
-        state = next
-        applied.withLock { $0 = state }
+        applied.withLock { $0 = next }
         let end = ContinuousClock.now
         metrics.observeSync(end - start, full: full)
         for t in dirty.values { metrics.observeProgramming(end - t) }
-        await clearUDPConntrack(changedPorts)
+        await clearUDPConntrack(changed.map { (state.portsByService[$0] ?? [], next.portsByService[$0] ?? []) })
         logger.debug("proxy rules synced", metadata: ["full": "\(full)", "services": "\(keys.count)", "bytes": "\(text.utf8.count)"])
     }
 

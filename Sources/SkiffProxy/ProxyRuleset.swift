@@ -26,8 +26,8 @@ public struct ProxyNode: Sendable, Equatable {
 /// The nftables rules of one Service: its own chains and affinity sets, and its elements
 /// in the table's shared maps. Kept per Service so that a change is applied as the
 /// difference between two fragments.
-struct ProxyFragment: Equatable {
-    struct Element: Hashable {
+public struct ProxyFragment: Equatable, Sendable {
+    struct Element: Hashable, Sendable {
         var set: String
         var key: String
         var value: String?
@@ -65,7 +65,7 @@ public enum ProxyRuleset {
         return full(byService.keys.sorted().map { fragment(byService[$0]!, node: node) }, node: node)
     }
 
-    static func full(_ fragments: [ProxyFragment], node: ProxyNode) -> String {
+    public static func full(_ fragments: [ProxyFragment], node: ProxyNode) -> String {
         let selects = fragments.map(\.selects).max() ?? 0
         var out = """
         add table ip \(tableName)
@@ -170,7 +170,7 @@ public enum ProxyRuleset {
     /// One transaction taking the table from `old` to `new` fragments (keyed by Service),
     /// touching only what differs. Order matters inside the transaction: a
     /// chain or set is deleted only after nothing refers to it any more.
-    static func update(from old: [String: ProxyFragment], to new: [String: ProxyFragment], selects: Int) -> String {
+    public static func update(from old: [String: ProxyFragment], to new: [String: ProxyFragment], selects: Int) -> String {
         var out = ""
         func line(_ s: String) { out += s + "\n" }
         var deleteElements: [ProxyFragment.Element] = [], addElements: [ProxyFragment.Element] = []
@@ -215,7 +215,7 @@ public enum ProxyRuleset {
 
     // MARK: One Service
 
-    static func fragment(_ ports: [ProxyServicePort], node: ProxyNode) -> ProxyFragment {
+    public static func fragment(_ ports: [ProxyServicePort], node: ProxyNode) -> ProxyFragment {
         var f = ProxyFragment()
         // The shared maps serve the ClusterIP when every port goes to the same endpoint
         // addresses, each port to one target port.
@@ -326,13 +326,3 @@ public enum ProxyRuleset {
     }
 }
 
-/// The incremental path, for the benchmark program.
-extension ProxyRuleset {
-    public struct Fragment: Sendable { let value: ProxyFragment }
-
-    public static func fragmentForBenchmark(_ ports: [ProxyServicePort], node: ProxyNode) -> Fragment { Fragment(value: fragment(ports, node: node)) }
-
-    public static func updateForBenchmark(from old: [String: Fragment], to new: [String: Fragment], selects: Int) -> String {
-        update(from: old.mapValues(\.value), to: new.mapValues(\.value), selects: selects)
-    }
-}
