@@ -206,21 +206,7 @@ public final class Proxier: Sendable {
     /// is gone, or keeps the REJECTed state of a Service that now has endpoints, until
     /// the entries are deleted, as kube-proxy does.
     func clearUDPConntrack(_ changes: [(old: [ProxyServicePort], new: [ProxyServicePort])]) async {
-        var commands: [[String]] = []
-        for (old, new) in changes {
-            for o in old where o.proto == "udp" {
-                let n = new.first { $0.id == o.id }
-                let kept = Set((n?.endpoints ?? []).filter(\.ready).map(\.ip))
-                for e in o.endpoints where !kept.contains(e.ip) {
-                    commands.append(["-D", "-p", "udp", "--orig-dst", o.clusterIP, "--dst-nat", e.ip])
-                    if let np = o.nodePort { commands.append(["-D", "-p", "udp", "--orig-port-dst", String(np), "--dst-nat", e.ip]) }
-                }
-            }
-            for n in new where n.proto == "udp" && !n.endpoints.isEmpty {
-                let had = old.first { $0.id == n.id }.map { !ProxyServicePort.usable($0.endpoints).isEmpty } ?? false
-                if !had { commands.append(["-D", "-p", "udp", "--orig-dst", n.clusterIP, "--orig-port-dst", String(n.port)]) }
-            }
-        }
+        let commands = Self.conntrackDeletions(changes)
         guard !commands.isEmpty else { return }
         guard let conntrack = ["/usr/sbin/conntrack", "/sbin/conntrack"].first(where: FileManager.default.isExecutableFile) else {
             logger.warning("conntrack is not installed: stale UDP flows to Services are not cleared")
@@ -232,6 +218,26 @@ public final class Proxier: Sendable {
                 logger.warning("conntrack failed", metadata: ["args": "\(args)", "error": "\(r.stderrString)"])
             }
         }
+    }
+
+    /// `conntrack` arguments for what changed: flows DNATed to an endpoint no longer
+    /// usable, and flows to a UDP port that had no usable endpoint and now has one.
+    static func conntrackDeletions(_ changes: [(old: [ProxyServicePort], new: [ProxyServicePort])]) -> [[String]] {
+        var commands: [[String]] = []
+        for (old, new) in changes {
+            for o in old where o.proto == "udp" {
+                let kept = Set(ProxyServicePort.usable(new.first { $0.id == o.id }?.endpoints ?? []).map(\.ip))
+                for e in ProxyServicePort.usable(o.endpoints) where !kept.contains(e.ip) {
+                    commands.append(["-D", "-p", "udp", "--orig-dst", o.clusterIP, "--dst-nat", e.ip])
+                    if let np = o.nodePort { commands.append(["-D", "-p", "udp", "--orig-port-dst", String(np), "--dst-nat", e.ip]) }
+                }
+            }
+            for n in new where n.proto == "udp" && !ProxyServicePort.usable(n.endpoints).isEmpty {
+                let had = old.first { $0.id == n.id }.map { !ProxyServicePort.usable($0.endpoints).isEmpty } ?? false
+                if !had { commands.append(["-D", "-p", "udp", "--orig-dst", n.clusterIP, "--orig-port-dst", String(n.port)]) }
+            }
+        }
+        return commands
     }
 
     /// Forwarding on, 127.0.0.1 NodePorts routable, and the Service range routed locally:

@@ -120,6 +120,25 @@ struct ProxyRulesetTests {
         #expect(ProxyRuleset.update(from: new, to: new, selects: 2).isEmpty)
     }
 
+    /// UDP flows to an endpoint that went away are deleted, and so are those of a port
+    /// that just got its first endpoint; TCP needs nothing.
+    @Test func staleUDPFlowsAreDeleted() {
+        var dns = ProxyServicePort(id: "default/dns/udp/53", proto: "udp", clusterIP: "10.43.0.53", port: 53)
+        dns.nodePort = 30053
+        dns.endpoints = [ProxyEndpoint(ip: "10.42.0.2", port: 53), ProxyEndpoint(ip: "10.42.0.3", port: 53)]
+        var fewer = dns
+        fewer.endpoints.removeFirst()
+        #expect(Proxier.conntrackDeletions([([dns], [fewer])]) == [
+            ["-D", "-p", "udp", "--orig-dst", "10.43.0.53", "--dst-nat", "10.42.0.2"],
+            ["-D", "-p", "udp", "--orig-port-dst", "30053", "--dst-nat", "10.42.0.2"]])
+        var none = dns
+        none.endpoints = []
+        #expect(Proxier.conntrackDeletions([([none], [fewer])]) == [["-D", "-p", "udp", "--orig-dst", "10.43.0.53", "--orig-port-dst", "53"]])
+        var web = dns
+        web.proto = "tcp"
+        #expect(Proxier.conntrackDeletions([([web], [])]).isEmpty)
+    }
+
     @Test func largeServicesGetTheirSelectChain() {
         var sp = ProxyServicePort(id: "default/big/tcp/80", proto: "tcp", clusterIP: "10.43.1.1", port: 80)
         sp.endpoints = (1...20).map { ProxyEndpoint(ip: "10.42.2.\($0)", port: 80) }
