@@ -133,7 +133,7 @@ public struct MachineInfo: Sendable, Equatable {
     }
 
     /// Every interface's IPv4 addresses, in getifaddrs' order.
-    static func interfaceIPv4Addresses() -> [(interface: String, address: String)] {
+    public static func interfaceIPv4Addresses() -> [(interface: String, address: String)] {
         var head: UnsafeMutablePointer<ifaddrs>?
         guard getifaddrs(&head) == 0 else { return [] }
         defer { freeifaddrs(head) }

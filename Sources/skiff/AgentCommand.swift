@@ -4,9 +4,10 @@ import Logging
 import ServiceLifecycle
 import SkiffClient
 import SkiffCore
-import SkiffKubelet
 import SkiffDNS
+import SkiffKubelet
 import SkiffProxy
+import SkiffRuntime
 
 /// `skiff agent`: a worker node that joins a control plane with its token and runs real
 /// containers — or, for scale tests only, `--simulate N` nodes without containers.
@@ -21,6 +22,9 @@ struct AgentCommand: AsyncParsableCommand {
 
     @Flag(help: "Remove the proxy's nftables table and the Service range's route, then exit (as kube-proxy --cleanup).")
     var cleanupProxy = false
+
+    @Flag(help: "Remove the node's pod networking (table skiff_node, bridge cni0, the cluster CIDR's unreachable route, routes to other nodes' pods), then exit.")
+    var cleanupNetwork = false
 
     @OptionGroup var node: NodeOptions
 
@@ -48,8 +52,13 @@ struct AgentCommand: AsyncParsableCommand {
     func run() async throws {
         bootstrapLogging(level: logLevel)
         let logger = Logger(label: "skiff.agent")
-        if cleanupProxy {
-            try await Proxier.cleanup(serviceCIDR: node.serviceCidr)
+        if cleanupProxy || cleanupNetwork {
+            if cleanupProxy { try await Proxier.cleanup(serviceCIDR: node.serviceCidr) }
+            if cleanupNetwork {
+                guard let cidr = IPv4CIDR(node.clusterCidr) else { throw ValidationError("--cluster-cidr: not an IPv4 CIDR: \(node.clusterCidr)") }
+                await NodeNetwork.cleanup(clusterCIDR: cidr)
+                await NodeRoutes.cleanup()
+            }
             return
         }
         guard let server, let token else { throw ValidationError("--server and --token are required") }
@@ -163,8 +172,8 @@ struct AgentService: Service {
         }
     }
 
-    /// The kubelet's parts, and beside them the proxy and the cluster DNS, sharing one
-    /// informer per resource.
+    /// The kubelet's parts, and beside them the routes to other nodes' pods, the proxy and
+    /// the cluster DNS, sharing one informer per resource.
     func runNode(_ agent: NodeAgent) async throws {
         let factory = InformerFactory(client: agent.client)
         let services = factory.informer(.services), slices = factory.informer(.endpointSlices)
@@ -172,6 +181,7 @@ struct AgentService: Service {
         var proxyOptions = Proxier.Options(nodeName: agent.nodeName, clusterCIDR: options.clusterCIDR.description, serviceCIDR: serviceCIDR)
         if let dnsIP { proxyOptions.localServices = ["\(dnsIP) udp 53", "\(dnsIP) tcp 53"] }
         let proxier = Proxier(options: proxyOptions, client: agent.client, services: services, slices: slices, logger: Logger(label: "skiff.proxy"))
+        let routes = NodeRoutes(nodeName: agent.nodeName, nodes: factory.informer(.nodes), logger: Logger(label: "skiff.network"))
         try await Proxier.prepareHost(options: proxyOptions)
         let records = ClusterDNSRecords(domain: options.clusterDomain)
         services.addHandler { records.apply(service: $0) }
@@ -183,6 +193,7 @@ struct AgentService: Service {
             group.addTask { try await agent.run() }
             group.addTask { await factory.run() }
             group.addTask { await proxier.run() }
+            group.addTask { await routes.run() }
             if let dnsIP {
                 // Answers start once the caches hold every Service, never from a partial list.
                 group.addTask {

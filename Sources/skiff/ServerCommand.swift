@@ -110,8 +110,12 @@ struct ServerCommand: AsyncParsableCommand {
         controllerOptions.nodeCIDRMaskSize = nodeCidrMaskSize
         controllerOptions.terminatedPodGCThreshold = terminatedPodGcThreshold
         controllerOptions.jobBackoffBase = .milliseconds(Int64(jobBackoffBaseSeconds * 1000))
-        let sans = ["localhost", host, "kubernetes", "kubernetes.default", "kubernetes.default.svc",
-                    "kubernetes.default.svc.cluster.local", "127.0.0.1", "::1", firstServiceIP] + tlsSan
+        // As k3s: the machine's own addresses too, so agents can join at any of them.
+        let addresses = MachineInfo.interfaceIPv4Addresses().map(\.address).filter { !$0.hasPrefix("127.") }
+        var seen = Set<String>()
+        let sans = (["localhost", host, "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+                     "kubernetes.default.svc.cluster.local", "127.0.0.1", "::1", firstServiceIP] + addresses + (advertiseAddress.map { [$0] } ?? []) + tlsSan)
+            .filter { seen.insert($0).inserted }
         let pki = try ClusterPKI.loadOrCreate(in: "\(dataDir)/tls", sans: sans)
         let token = try JoinToken.loadOrCreate(at: "\(dataDir)/token", caPEM: pki.caCertificatePEM)
         let scheme = insecureHTTP ? "http" : "https"

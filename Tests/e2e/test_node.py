@@ -50,11 +50,13 @@ def wait_for(what, condition, timeout=60, interval=0.2):
 class Up:
     """`skiff up` on a fresh data directory: a one-node cluster of this machine."""
 
-    def __init__(self, runtime=None):
+    def __init__(self, runtime=None, node_ip=None, bind_address="127.0.0.1"):
         self.data_dir = tempfile.mkdtemp(prefix="skiff-up-")
         self.port = free_port()
         self.kubelet_port = free_port()
         self.runtime = runtime
+        self.node_ip = node_ip
+        self.bind_address = bind_address
         self.proc = None
 
     @property
@@ -62,10 +64,12 @@ class Up:
         return os.path.join(self.data_dir, "server", "kubeconfig.yaml")
 
     def start(self):
-        args = [SKIFF, "up", "--data-dir", self.data_dir, "--port", str(self.port), "--bind-address", "127.0.0.1",
+        args = [SKIFF, "up", "--data-dir", self.data_dir, "--port", str(self.port), "--bind-address", self.bind_address,
                 "--kubelet-port", str(self.kubelet_port), "--cluster-cidr", CLUSTER_CIDR]
         if self.runtime:
             args += ["--runtime", self.runtime]
+        if self.node_ip:
+            args += ["--node-ip", self.node_ip]
         self.log = open(os.path.join(self.data_dir, "up.log"), "ab")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=self.log)
         k = self.kubectl()
@@ -94,18 +98,22 @@ class Up:
             raise AssertionError(f"skiff {' '.join(args)} failed: {r.stdout}{r.stderr}")
         return r
 
-    def cleanup(self):
-        """Everything the node made on the host goes, as `rm -rf` of a node would need."""
-        self.stop()
+    @staticmethod
+    def remove_containers_and_mounts(data_dir):
         for runtime in ["crun", "runc"]:
-            for state in glob.glob(os.path.join(self.data_dir, "runtime", runtime, "*")):
+            for state in glob.glob(os.path.join(data_dir, "runtime", runtime, "*")):
                 subprocess.run([runtime, "--root", os.path.dirname(state), "delete", "-f", os.path.basename(state)], capture_output=True)
         for line in reversed(open("/proc/self/mountinfo").read().splitlines()):
             mountpoint = line.split()[4]
-            if mountpoint.startswith(self.data_dir):
+            if mountpoint.startswith(data_dir):
                 subprocess.run(["umount", "-l", mountpoint], capture_output=True)
+
+    def cleanup(self):
+        """Everything the node made on the host goes, as `rm -rf` of a node would need."""
+        self.stop()
+        self.remove_containers_and_mounts(self.data_dir)
         subprocess.run(["nft", "delete", "table", "ip", "skiff_node"], capture_output=True)
-        subprocess.run([SKIFF, "agent", "--cleanup-proxy"], capture_output=True)
+        subprocess.run([SKIFF, "agent", "--cleanup-proxy", "--cleanup-network"], capture_output=True)
         subprocess.run(["ip", "link", "del", "cni0"], capture_output=True)
         subprocess.run(["ip", "route", "del", "unreachable", CLUSTER_CIDR], capture_output=True)
         shutil.rmtree(self.data_dir, ignore_errors=True)

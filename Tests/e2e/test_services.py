@@ -89,13 +89,15 @@ def pod_logs(k, name, count=1):
 
 # busybox's wget crashes in the static Debian build (its service-name lookup needs NSS
 # libraries the image lacks): pods speak HTTP/1.0 through nc instead.
-HTTP_GET = 'get() { printf "GET /index.html HTTP/1.0\\r\\n\\r\\n" | nc -w 3 "$1" 80 | tail -1; }\n'
+HTTP_GET = 'get() { printf "GET /index.html HTTP/1.0\\r\\n\\r\\n" | nc -w 3 "$1" "${2:-80}" | tail -1; }\n'
 
 
-def client_pod(k, image_ref, name, script):
-    apply(k, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
-              "spec": {"restartPolicy": "Never", "terminationGracePeriodSeconds": 1,
-                       "containers": [{"name": "c", "image": image_ref, "command": ["sh", "-c", HTTP_GET + script]}]}})
+def client_pod(k, image_ref, name, script, node=None):
+    spec = {"restartPolicy": "Never", "terminationGracePeriodSeconds": 1,
+            "containers": [{"name": "c", "image": image_ref, "command": ["sh", "-c", HTTP_GET + script]}]}
+    if node:
+        spec["nodeName"] = node
+    apply(k, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec})
     return pod_logs(k, name)
 
 

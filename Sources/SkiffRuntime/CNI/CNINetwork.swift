@@ -131,7 +131,7 @@ public struct NodeNetwork: Sendable {
         guard route.status == 0 else { throw RuntimeError("NetworkSetupError", "ip route: \(route.stderrString)") }
     }
 
-    /// Removes the table and the route (`skiff agent --cleanup-network`; tests).
+    /// Removes the table, the route and the bridge (`skiff agent --cleanup-network`).
     public static func cleanup(clusterCIDR: IPv4CIDR, bridgeName: String = "cni0") async {
         _ = try? await ChildProcess.run("/usr/sbin/nft", ["delete", "table", "ip", tableName])
         _ = try? await ChildProcess.run("/usr/sbin/ip", ["route", "del", "unreachable", clusterCIDR.description])
