@@ -1,4 +1,5 @@
 import Foundation
+import SkiffCore
 @testable import SkiffKubelet
 import Testing
 
@@ -71,5 +72,22 @@ import Testing
         let stats = try NodeStats.read(dataDir: NSTemporaryDirectory(), imageDir: NSTemporaryDirectory())
         #expect(stats.memoryAvailableBytes > 0 && stats.memoryAvailableBytes <= info.memoryCapacityBytes)
         #expect(stats.maxPID > stats.runningProcesses && stats.runningProcesses > 0)
+    }
+}
+
+/// host-gw: which Node objects give a route, and to where.
+@Suite struct NodeRoutesTests {
+    static func node(_ name: String, cidr: String?, ip: String?) -> JSON {
+        var n: JSON = ["apiVersion": "v1", "kind": "Node", "metadata": ["name": .string(name)], "spec": [:], "status": [:]]
+        if let cidr { n[path: ["spec", "podCIDR"]] = .string(cidr) }
+        if let ip { n[path: ["status", "addresses"]] = [["type": "Hostname", "address": .string(name)], ["type": "InternalIP", "address": .string(ip)]] }
+        return n
+    }
+
+    @Test func aRoutePerOtherNodeWithARangeAndAnAddress() {
+        #expect(NodeRoutes.route(Self.node("b", cidr: "10.42.1.0/24", ip: "192.0.2.12")) == .init(cidr: "10.42.1.0/24", via: "192.0.2.12"))
+        #expect(NodeRoutes.route(Self.node("c", cidr: nil, ip: "192.0.2.13")) == nil)
+        #expect(NodeRoutes.route(Self.node("d", cidr: "10.42.3.0/24", ip: nil)) == nil)
+        #expect(NodeRoutes.route(Self.node("e", cidr: "not-a-cidr", ip: "192.0.2.14")) == nil)
     }
 }
