@@ -261,21 +261,32 @@ public enum ProxyRuleset {
 
         guard sp.nodePort != nil || !sp.externalIPs.isEmpty else { return }
         let external = sp.externalEndpoints(node: node.name)
+        let cluster = sp.externalLocal ? sp.clusterEndpoints(node: node.name) : external
         var targets: [ProxyFragment.Element] = []
         if let nodePort = sp.nodePort { targets.append(.init(set: "service-nodeports", key: "\(proto) . \(nodePort)")) }
         for ip in sp.externalIPs { targets.append(.init(set: "service-ips", key: "\(ip) . \(proto) . \(sp.port)")) }
-        if external.isEmpty {
+        if external.isEmpty && cluster.isEmpty {
             for t in targets {
                 f.elements.insert(.init(set: t.set == "service-ips" ? "no-endpoint-services" : "no-endpoint-nodeports",
                                         key: t.key, value: noEndpoints(local: sp.externalLocal)))
             }
-        } else {
-            // From outside, the client's address is kept only where the policy keeps
-            // traffic on this node; the host itself is always masqueraded.
-            let masquerade = sp.externalLocal ? "fib saddr type local jump mark-for-masquerade" : "jump mark-for-masquerade"
-            f.chains["external-\(id)"] = [masquerade] + dnatRules(sp, external)
-            for t in targets { f.elements.insert(.init(set: t.set, key: t.key, value: "goto external-\(id)")) }
+            return
         }
+        if sp.externalLocal {
+            // Pods and the node itself are not outside: they reach every endpoint (the node
+            // masqueraded), as kube-proxy short-circuits them; from outside, only this node's
+            // endpoints, the client's address kept — or nothing, when there are none here.
+            var rules: [String] = []
+            if !cluster.isEmpty {
+                f.chains["cluster-\(id)"] = dnatRules(sp, cluster)
+                rules = ["ip saddr \(node.clusterCIDR) goto cluster-\(id)", "fib saddr type local jump mark-for-masquerade",
+                         "fib saddr type local goto cluster-\(id)"]
+            }
+            f.chains["external-\(id)"] = rules + (external.isEmpty ? ["drop"] : dnatRules(sp, external))
+        } else {
+            f.chains["external-\(id)"] = ["jump mark-for-masquerade"] + dnatRules(sp, external)
+        }
+        for t in targets { f.elements.insert(.init(set: t.set, key: t.key, value: "goto external-\(id)")) }
     }
 
     /// DNAT to one of `endpoints` at random, as a cascade (the i-th rule matches with

@@ -44,6 +44,11 @@ struct ProxyRulesetTests {
                                     "ports": [["name": "http", "port": 443, "protocol": "TCP", "nodePort": 30443]]],
                              status: ["loadBalancer": ["ingress": [["ip": "192.0.2.2"]]]]),
             slices: [slice("lb", ports: http, endpoints: [endpoint("10.42.0.2"), endpoint("10.42.1.7", node: "node-b")])])
+        // Local policy and no endpoint on this node: outside traffic dropped, pods and the host served.
+        out += ServicePorts.make(
+            service: service("elsewhere", ["clusterIP": "10.43.0.29", "type": "NodePort", "externalTrafficPolicy": "Local",
+                                           "ports": [["name": "http", "port": 80, "protocol": "TCP", "nodePort": 30081]]]),
+            slices: [slice("elsewhere", ports: http, endpoints: [endpoint("10.42.1.7", node: "node-b")])])
         out += ServicePorts.make(
             service: service("sticky", ["clusterIP": "10.43.0.24", "sessionAffinity": "ClientIP",
                                         "sessionAffinityConfig": ["clientIP": ["timeoutSeconds": 600]],
@@ -90,16 +95,16 @@ struct ProxyRulesetTests {
     @Test func servicePortsFromObjects() {
         let ports = Self.ports
         #expect(ports.map(\.id) == ["default/web/tcp/http", "default/empty/tcp/80", "default/np/tcp/http", "default/lb/tcp/http",
-                                    "default/sticky/tcp/http", "default/local/tcp/http", "default/draining/udp/dns",
+                                    "default/elsewhere/tcp/http", "default/sticky/tcp/http", "default/local/tcp/http", "default/draining/udp/dns",
                                     "default/multi/tcp/http", "default/multi/tcp/metrics", "default/split/tcp/http",
                                     "default/split/tcp/metrics", "kube-system/kube-dns/udp/dns", "kube-system/kube-dns/tcp/dns-tcp"])
         let web = ports[0]
         #expect(web.endpoints.map(\.ip) == ["10.42.0.2", "10.42.0.3", "10.42.1.7"])
         #expect(web.clusterEndpoints(node: "node-a").map(\.ip) == ["10.42.0.2", "10.42.1.7"])
         #expect(ports[3].externalIPs == ["192.0.2.2"] && ports[3].externalEndpoints(node: "node-a").map(\.ip) == ["10.42.0.2"])
-        #expect(ports[4].affinityTimeout == 600)
+        #expect(ports[5].affinityTimeout == 600)
         // Only terminating endpoints left: they still serve, so traffic drains to them.
-        #expect(ports[6].clusterEndpoints(node: "node-a").map { "\($0.ip):\($0.port)" } == ["10.42.0.2:5353"])
+        #expect(ports[7].clusterEndpoints(node: "node-a").map { "\($0.ip):\($0.port)" } == ["10.42.0.2:5353"])
     }
 
     @Test func fullRulesetMatchesGolden() throws {
@@ -113,7 +118,7 @@ struct ProxyRulesetTests {
         // web: one endpoint replaced; empty: gets one; sticky: loses one; np: deleted.
         ports[0].endpoints[2].ip = "10.42.1.8"
         ports[1].endpoints = [ProxyEndpoint(ip: "10.42.0.3", port: 80)]
-        ports[4].endpoints.removeLast()
+        ports[5].endpoints.removeLast()
         ports.remove(at: 2)
         let new = Self.fragments(ports, node)
         try Self.checkGolden("update.nft", ProxyRuleset.update(from: old, to: new, selects: 2))
@@ -181,8 +186,8 @@ struct ProxyRulesetTests {
         let old = oldByID.keys.sorted().map { oldByID[$0]! }
         ports[0].endpoints[2].ip = "10.42.1.8"
         ports[1].endpoints = [ProxyEndpoint(ip: "10.42.0.3", port: 80)]
-        ports[4].endpoints.removeLast()
-        ports[4].affinityTimeout = 60
+        ports[5].endpoints.removeLast()
+        ports[5].affinityTimeout = 60
         ports.remove(at: 2)
         let newByID = ProxyRulesetTests.fragments(ports, node)
         let new = newByID.keys.sorted().map { newByID[$0]! }

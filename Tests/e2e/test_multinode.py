@@ -93,7 +93,9 @@ def cluster():
         sh("rm", "-rf", work)
 
 
-def test_service_reaches_pods_on_both_nodes(cluster):
+@pytest.fixture(scope="module")
+def spread(cluster):
+    """Two web pods, one per node (required anti-affinity), behind the Service `web`."""
     host, _ = cluster
     k = host.kubectl()
     deployment = web("busybox:1")
@@ -103,6 +105,18 @@ def test_service_reaches_pods_on_both_nodes(cluster):
     apply(k, service("web", {"app": "web"}))
     pods = ready_pods(k, "app=web", 2)
     assert len({p["spec"]["nodeName"] for p in pods}) == 2
+    return k, pods
+
+
+def fetch_from_node2(url, n=20):
+    """n GETs from the second node's network namespace: outside, as far as the host is concerned."""
+    script = f"import urllib.request\nfor _ in range({n}): print(urllib.request.urlopen({url!r}, timeout=3).read().decode().strip())"
+    r = sh("nsenter", f"--net=/run/netns/{NETNS}", "python3", "-c", script)
+    return r.stdout.split()
+
+
+def test_service_reaches_pods_on_both_nodes(spread):
+    k, pods = spread
     names = {p["metadata"]["name"] for p in pods}
     ip = svc(k, "web")["spec"]["clusterIP"]
     # From the host: one endpoint is local, the other across the bridge.
@@ -122,3 +136,15 @@ def test_service_reaches_pods_on_both_nodes(cluster):
     assert set(served) == names, logs
     assert remote["status"]["hostIP"] == NODE2_IP
     assert a_records(resolve("web.default.svc.cluster.local")) == [ip]
+
+
+def test_external_traffic_policy_local(spread):
+    k, pods = spread
+    names = {p["metadata"]["name"] for p in pods}
+    here = next(p["metadata"]["name"] for p in pods if p["spec"]["nodeName"] != "node2")
+    apply(k, service("local", {"app": "web"}, type="NodePort", externalTrafficPolicy="Local"))
+    port = svc(k, "local")["spec"]["ports"][0]["nodePort"]
+    # From outside (the second node's network) the host answers with its own pod only.
+    wait_for("outside traffic kept on the node", lambda: set(fetch_from_node2(f"http://{HOST_IP}:{port}/index.html")) == {here})
+    # The host itself is not outside: it reaches every endpoint.
+    wait_for("the host reaching both pods", lambda: set(answers(f"http://{HOST_IP}:{port}/index.html", 20)) == names)
