@@ -224,7 +224,7 @@ extension APIHandler {
             var next = try transform(current)
             try check(next)
             next = try prepareUpdate(r, next, current: current)
-            if r.kind == "Service", r.group.isEmpty, !Self.sameIgnoringVersion(next, current) {
+            if r.kind == "Service", r.group.isEmpty, next["spec"] != current["spec"] {
                 try await allocateServiceIP(&next, old: current)
             }
             if case .update(let subresource) = tracking {
