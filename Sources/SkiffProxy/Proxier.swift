@@ -220,21 +220,23 @@ public final class Proxier: Sendable {
         }
     }
 
-    /// `conntrack` arguments for what changed: flows DNATed to an endpoint no longer
-    /// usable, and flows to a UDP port that had no usable endpoint and now has one.
+    /// `conntrack` arguments for what changed: flows DNATed to an endpoint (address and
+    /// port) no longer usable — deleted by address, as kube-proxy does — and flows to a
+    /// UDP port that had no usable endpoint and now has one.
     static func conntrackDeletions(_ changes: [(old: [ProxyServicePort], new: [ProxyServicePort])]) -> [[String]] {
         var commands: [[String]] = []
+        func add(_ command: [String]) { if !commands.contains(command) { commands.append(command) } }
         for (old, new) in changes {
             for o in old where o.proto == "udp" {
-                let kept = Set(ProxyServicePort.usable(new.first { $0.id == o.id }?.endpoints ?? []).map(\.ip))
-                for e in ProxyServicePort.usable(o.endpoints) where !kept.contains(e.ip) {
-                    commands.append(["-D", "-p", "udp", "--orig-dst", o.clusterIP, "--dst-nat", e.ip])
-                    if let np = o.nodePort { commands.append(["-D", "-p", "udp", "--orig-port-dst", String(np), "--dst-nat", e.ip]) }
+                let kept = Set(ProxyServicePort.usable(new.first { $0.id == o.id }?.endpoints ?? []).map { "\($0.ip):\($0.port)" })
+                for e in ProxyServicePort.usable(o.endpoints) where !kept.contains("\(e.ip):\(e.port)") {
+                    add(["-D", "-p", "udp", "--orig-dst", o.clusterIP, "--dst-nat", e.ip])
+                    if let np = o.nodePort { add(["-D", "-p", "udp", "--orig-port-dst", String(np), "--dst-nat", e.ip]) }
                 }
             }
             for n in new where n.proto == "udp" && !ProxyServicePort.usable(n.endpoints).isEmpty {
                 let had = old.first { $0.id == n.id }.map { !ProxyServicePort.usable($0.endpoints).isEmpty } ?? false
-                if !had { commands.append(["-D", "-p", "udp", "--orig-dst", n.clusterIP, "--orig-port-dst", String(n.port)]) }
+                if !had { add(["-D", "-p", "udp", "--orig-dst", n.clusterIP, "--orig-port-dst", String(n.port)]) }
             }
         }
         return commands

@@ -6,6 +6,7 @@ as in CI."""
 import json
 import socket
 import subprocess
+import threading
 import urllib.request
 
 import dns.message
@@ -205,6 +206,47 @@ def test_node_port_load_balancer_and_session_affinity(up, registry):
     # A NodePort asked for explicitly is checked against the others.
     r = k.run("create", "service", "nodeport", "taken", "--tcp=80:8080", f"--node-port={port}", check=False)
     assert r.returncode != 0 and f"spec.ports[0].nodePort: Invalid value: {port}: provided port is already allocated" in r.stderr
+
+
+def udp_echo(address, label):
+    """A UDP server on the host answering every datagram with `label`; returns its port."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((address, 0))
+
+    def serve():
+        while True:
+            data, peer = sock.recvfrom(512)
+            sock.sendto(label, peer)
+    threading.Thread(target=serve, daemon=True).start()
+    return sock.getsockname()[1]
+
+
+def test_udp_service_follows_its_endpoints(up):
+    """A Service without a selector, its EndpointSlice written by hand, pointing at UDP
+    servers on the node; moving the endpoint must move the flow at once, which needs the
+    proxy to delete the flow's conntrack entry (UDP has no connection to end)."""
+    k = fresh(up)
+    address = node_ip(k)
+    first, second = udp_echo(address, b"first"), udp_echo(address, b"second")
+    apply(k, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "echo"},
+              "spec": {"ports": [{"name": "echo", "port": 5353, "protocol": "UDP"}]}})
+    def endpoint_slice(port):
+        return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
+                "metadata": {"name": "echo-manual", "labels": {"kubernetes.io/service-name": "echo"}},
+                "ports": [{"name": "echo", "port": port, "protocol": "UDP"}],
+                "endpoints": [{"addresses": [address], "conditions": {"ready": True}}]}
+    apply(k, endpoint_slice(first))
+    ip = svc(k, "echo")["spec"]["clusterIP"]
+    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    client.settimeout(0.5)
+
+    def ask():
+        client.sendto(b"?", (ip, 5353))
+        return client.recv(512)
+    wait_for("the first server answering", lambda: ask() == b"first", timeout=20)
+    apply(k, endpoint_slice(second))
+    wait_for("the same flow answered by the second", lambda: ask() == b"second", timeout=10)
+    client.close()
 
 
 def test_pod_reaches_itself_through_its_service(up, registry):
