@@ -6,9 +6,10 @@ import SkiffRuntime
 import Synchronization
 
 /// kube-proxy's job on one node: watches Services, EndpointSlices and its own Node, and
-/// keeps the `skiff_proxy` nftables table equal to what they say. The first sync and a
-/// periodic one (and any after a failed apply) load the whole table; every other sync
-/// sends only the changed Services' differences in one `nft -f` transaction.
+/// keeps the `skiff_proxy` nftables table equal to what they say. The first sync (and one
+/// after a failed apply) recreates the whole table, the hourly one rewrites all of it in
+/// place (repairing what changed behind its back, keeping session affinity); every other
+/// sync sends only the changed Services' differences in one `nft -f` transaction.
 public final class Proxier: Sendable {
     public struct Options: Sendable {
         public var nodeName: String
@@ -31,6 +32,9 @@ public final class Proxier: Sendable {
         /// first seen: the start of the network programming latency.
         var dirty: [String: ContinuousClock.Instant] = [:]
         var full = true
+        /// The next full sync recreates the table (the first one, and one after a failed
+        /// apply: what the kernel holds is then unknown); others rewrite it in place.
+        var recreate = true
         var podCIDR: String?
     }
 
@@ -146,9 +150,9 @@ public final class Proxier: Sendable {
     /// One sync: takes what is pending and applies it, as one transaction.
     func syncProxyRules() async {
         let start = ContinuousClock.now
-        let (dirty, fullRequested, podCIDR) = pending.withLock { p in
-            defer { p.dirty = [:]; p.full = false }
-            return (p.dirty, p.full, p.podCIDR)
+        let (dirty, fullRequested, recreate, podCIDR) = pending.withLock { p in
+            defer { p.dirty = [:]; p.full = false; p.recreate = false }
+            return (p.dirty, p.full, p.recreate, p.podCIDR)
         }
         guard fullRequested || !dirty.isEmpty else { return }
         let node = ProxyNode(name: options.nodeName, clusterCIDR: options.clusterCIDR, serviceCIDR: options.serviceCIDR,
@@ -168,7 +172,8 @@ public final class Proxier: Sendable {
         let text: String
         if full {
             next.selects = next.fragments.values.map(\.selects).max() ?? 0
-            text = ProxyRuleset.full(next.fragments.keys.sorted().compactMap { next.fragments[$0] }, node: node)
+            let fragments = next.fragments.keys.sorted().compactMap { next.fragments[$0] }
+            text = recreate ? ProxyRuleset.full(fragments, node: node) : ProxyRuleset.repair(fragments, node: node)
         } else {
             var before: [String: ProxyFragment] = [:], after: [String: ProxyFragment] = [:]
             for key in changed {
@@ -185,6 +190,7 @@ public final class Proxier: Sendable {
                 logger.error("applying the proxy rules failed; the next sync loads the whole table", metadata: ["error": "\(error)"])
                 pending.withLock { p in
                     p.full = true
+                    p.recreate = true
                     for (k, t) in dirty where p.dirty[k] == nil { p.dirty[k] = t }
                 }
                 metrics.syncFailed()

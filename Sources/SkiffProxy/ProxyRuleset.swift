@@ -65,104 +65,108 @@ public enum ProxyRuleset {
         return full(byService.keys.sorted().map { fragment(byService[$0]!, node: node) }, node: node)
     }
 
-    public static func full(_ fragments: [ProxyFragment], node: ProxyNode) -> String {
-        let selects = fragments.map(\.selects).max() ?? 0
-        var out = """
-        add table ip \(tableName)
-        delete table ip \(tableName)
-        table ip \(tableName) {
-          comment "Services, written by skiff's proxy"
-          map service-ips {
-            type ipv4_addr . inet_proto . inet_service : verdict
-          }
-          map service-nodeports {
-            type inet_proto . inet_service : verdict
-          }
-          map no-endpoint-services {
-            type ipv4_addr . inet_proto . inet_service : verdict
-          }
-          map no-endpoint-nodeports {
-            type inet_proto . inet_service : verdict
-          }
-          map endpoint-ips {
-            typeof ip daddr . numgen random mod 1 : ip daddr
-          }
-          map target-ports {
-            typeof ip daddr . meta l4proto . th dport : th dport
-          }
-          set hairpin {
-            type ipv4_addr . ipv4_addr\(elements(hairpin(node)))
-          }
-          set local-services {
-            type ipv4_addr . inet_proto . inet_service\(elements(node.localServices.map { $0.replacingOccurrences(of: " ", with: " . ") }))
-          }
-          chain filter-prerouting {
-            type filter hook prerouting priority -110; policy accept;
-            iifname != "lo" ip daddr 127.0.0.0/8 drop
-            ct state new jump service-endpoints-check
-          }
-          chain filter-output {
-            type filter hook output priority -110; policy accept;
-            ct state new jump service-endpoints-check
-          }
-          chain filter-input {
-            type filter hook input priority -110; policy accept;
-            ct state new ip daddr \(node.serviceCIDR) jump cluster-ips-check
-          }
-          chain service-endpoints-check {
-            ip daddr . meta l4proto . th dport vmap @no-endpoint-services
-            fib daddr type local ip daddr != \(node.serviceCIDR) meta l4proto . th dport vmap @no-endpoint-nodeports
-          }
-          chain cluster-ips-check {
-            ip daddr . meta l4proto . th dport @local-services accept
-            reject
-          }
-          chain reject-chain {
-            reject
-          }
-          chain nat-prerouting {
-            type nat hook prerouting priority -100; policy accept;
-            jump services
-          }
-          chain nat-output {
-            type nat hook output priority -100; policy accept;
-            jump services
-          }
-          chain nat-postrouting {
-            type nat hook postrouting priority 100; policy accept;
-            jump masquerading
-          }
-          chain services {
-            ip daddr \(node.serviceCIDR) ip saddr != \(node.clusterCIDR) jump mark-for-masquerade
-            ip daddr . meta l4proto . th dport vmap @service-ips
-            fib daddr type local ip daddr != \(node.serviceCIDR) meta l4proto . th dport vmap @service-nodeports
-          }
-          chain mark-for-masquerade {
-            meta mark set meta mark | \(masqueradeMark)
-          }
-          chain masquerading {
-            ct status dnat ip saddr . ip daddr @hairpin masquerade fully-random
-            meta mark & \(masqueradeMark) == 0 return
-            meta mark set meta mark ^ \(masqueradeMark)
-            masquerade fully-random
-          }
+    /// The table's fixed part: its shared maps and sets, and the chains every node has.
+    struct Base {
+        var sets: [(kind: String, name: String, spec: String, elements: [String])]
+        var chains: [(name: String, hook: String?, rules: [String])]
+    }
 
-        """
-        for n in stride(from: 1, through: selects, by: 1) { out += chainBlock("select-\(n)", [selectRule(n)]) }
+    static func base(_ node: ProxyNode) -> Base {
+        let filter = { (hook: String) in "type filter hook \(hook) priority -110; policy accept;" }
+        let nat = { (hook: String, priority: Int) in "type nat hook \(hook) priority \(priority); policy accept;" }
+        return Base(
+            sets: [
+                ("map", "service-ips", "type ipv4_addr . inet_proto . inet_service : verdict", []),
+                ("map", "service-nodeports", "type inet_proto . inet_service : verdict", []),
+                ("map", "no-endpoint-services", "type ipv4_addr . inet_proto . inet_service : verdict", []),
+                ("map", "no-endpoint-nodeports", "type inet_proto . inet_service : verdict", []),
+                ("map", "endpoint-ips", "typeof ip daddr . numgen random mod 1 : ip daddr", []),
+                ("map", "target-ports", "typeof ip daddr . meta l4proto . th dport : th dport", []),
+                ("set", "hairpin", "type ipv4_addr . ipv4_addr", hairpin(node)),
+                ("set", "local-services", "type ipv4_addr . inet_proto . inet_service",
+                 node.localServices.map { $0.replacingOccurrences(of: " ", with: " . ") }),
+            ],
+            chains: [
+                ("filter-prerouting", filter("prerouting"), [#"iifname != "lo" ip daddr 127.0.0.0/8 drop"#, "ct state new jump service-endpoints-check"]),
+                ("filter-output", filter("output"), ["ct state new jump service-endpoints-check"]),
+                ("filter-input", filter("input"), ["ct state new ip daddr \(node.serviceCIDR) jump cluster-ips-check"]),
+                ("service-endpoints-check", nil, [
+                    "ip daddr . meta l4proto . th dport vmap @no-endpoint-services",
+                    "fib daddr type local ip daddr != \(node.serviceCIDR) meta l4proto . th dport vmap @no-endpoint-nodeports",
+                ]),
+                ("cluster-ips-check", nil, ["ip daddr . meta l4proto . th dport @local-services accept", "reject"]),
+                ("reject-chain", nil, ["reject"]),
+                ("nat-prerouting", nat("prerouting", -100), ["jump services"]),
+                ("nat-output", nat("output", -100), ["jump services"]),
+                ("nat-postrouting", nat("postrouting", 100), ["jump masquerading"]),
+                ("services", nil, [
+                    "ip daddr \(node.serviceCIDR) ip saddr != \(node.clusterCIDR) jump mark-for-masquerade",
+                    "ip daddr . meta l4proto . th dport vmap @service-ips",
+                    "fib daddr type local ip daddr != \(node.serviceCIDR) meta l4proto . th dport vmap @service-nodeports",
+                ]),
+                ("mark-for-masquerade", nil, ["meta mark set meta mark | \(masqueradeMark)"]),
+                ("masquerading", nil, [
+                    "ct status dnat ip saddr . ip daddr @hairpin masquerade fully-random",
+                    "meta mark & \(masqueradeMark) == 0 return",
+                    "meta mark set meta mark ^ \(masqueradeMark)",
+                    "masquerade fully-random",
+                ]),
+            ])
+    }
+
+    /// The whole table, recreated: what the first sync (and one after a failure) loads.
+    public static func full(_ fragments: [ProxyFragment], node: ProxyNode) -> String {
+        let base = base(node)
+        var out = "add table ip \(tableName)\ndelete table ip \(tableName)\ntable ip \(tableName) {\n"
+        out += "  comment \"Services, written by skiff's proxy\"\n"
+        for s in base.sets { out += "  \(s.kind) \(s.name) {\n    \(s.spec)\(elements(s.elements))\n  }\n" }
+        for c in base.chains { out += chainBlock(c.name, (c.hook.map { [$0] } ?? []) + c.rules) }
+        for n in stride(from: 1, through: fragments.map(\.selects).max() ?? 0, by: 1) { out += chainBlock("select-\(n)", [selectRule(n)]) }
         for f in fragments {
             for (name, timeout) in f.sets.sorted(by: { $0.key < $1.key }) { out += setBlock(name, timeout) }
             for (name, rules) in f.chains.sorted(by: { $0.key < $1.key }) { out += chainBlock(name, rules) }
         }
-        out += "}\n"
-        // Elements last, once every chain they name exists.
+        return out + "}\n" + elementCommands(fragments)
+    }
+
+    /// The whole table rewritten in place: every chain and map flushed and filled again,
+    /// missing ones created — but session-affinity sets kept with what they remember, as
+    /// kube-proxy's periodic sync keeps them. Stale objects were removed by the updates.
+    public static func repair(_ fragments: [ProxyFragment], node: ProxyNode) -> String {
+        let base = base(node)
+        let prefix = "ip \(tableName)"
+        var out = "add table \(prefix)\n"
+        var chains: [(String, [String])] = []
+        for s in base.sets {
+            out += "add \(s.kind) \(prefix) \(s.name) { \(s.spec); }\nflush \(s.kind) \(prefix) \(s.name)\n"
+        }
+        for c in base.chains {
+            out += "add chain \(prefix) \(c.name)" + (c.hook.map { " { \($0) }" } ?? "") + "\nflush chain \(prefix) \(c.name)\n"
+            chains.append((c.name, c.rules))
+        }
+        for n in stride(from: 1, through: fragments.map(\.selects).max() ?? 0, by: 1) { chains.append(("select-\(n)", [selectRule(n)])) }
+        for f in fragments {
+            for (name, timeout) in f.sets.sorted(by: { $0.key < $1.key }) {
+                out += "add set \(prefix) \(name) { type ipv4_addr; flags dynamic,timeout; timeout \(timeout)s; }\n"
+            }
+            chains += f.chains.sorted(by: { $0.key < $1.key })
+        }
+        for (name, _) in chains.dropFirst(base.chains.count) { out += "add chain \(prefix) \(name)\nflush chain \(prefix) \(name)\n" }
+        for (name, rules) in chains { for rule in rules { out += "add rule \(prefix) \(name) \(rule)\n" } }
+        for s in base.sets where !s.elements.isEmpty {
+            out += "add element \(prefix) \(s.name) { \(s.elements.joined(separator: ", ")) }\n"
+        }
+        return out + elementCommands(fragments)
+    }
+
+    /// The fragments' elements, one command per map or set; last, once every chain they
+    /// name exists.
+    static func elementCommands(_ fragments: [ProxyFragment]) -> String {
         var bySet: [String: [String]] = [:]
         for f in fragments {
             for e in f.elements.sorted(by: { ($0.set, $0.key) < ($1.set, $1.key) }) { bySet[e.set, default: []].append(element(e)) }
         }
-        for (set, items) in bySet.sorted(by: { $0.key < $1.key }) {
-            out += "add element ip \(tableName) \(set) { \(items.joined(separator: ", ")) }\n"
-        }
-        return out
+        return bySet.sorted(by: { $0.key < $1.key }).map { "add element ip \(tableName) \($0.key) { \($0.value.joined(separator: ", ")) }\n" }.joined()
     }
 
     // MARK: Changes

@@ -189,11 +189,13 @@ struct AgentService: Service {
         var dnsConfig = ClusterDNSConfig()
         dnsConfig.domain = options.clusterDomain
         let dns = ClusterDNS(config: dnsConfig, records: records, logger: Logger(label: "skiff.dns"))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await agent.run() }
-            group.addTask { await factory.run() }
-            group.addTask { await proxier.run() }
-            group.addTask { await routes.run() }
+        // Only the kubelet's end (or an error) ends the node: the proxy's metrics or the
+        // DNS failing to start is logged, not fatal to the pods.
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask { try await agent.run(); return true }
+            group.addTask { await factory.run(); return false }
+            group.addTask { await proxier.run(); return false }
+            group.addTask { await routes.run(); return false }
             if let dnsIP {
                 // Answers start once the caches hold every Service, never from a partial list.
                 group.addTask {
@@ -204,6 +206,7 @@ struct AgentService: Service {
                     } catch {
                         logger.error("the cluster DNS server did not start", metadata: ["address": "\(dnsIP):53", "error": "\(error)"])
                     }
+                    return false
                 }
             }
             group.addTask {
@@ -212,8 +215,9 @@ struct AgentService: Service {
                 } catch {
                     logger.warning("the proxy's metrics server did not start", metadata: ["error": "\(error)"])
                 }
+                return false
             }
-            try await group.next()
+            while let agentEnded = try await group.next(), !agentEnded {}
             group.cancelAll()
         }
     }

@@ -203,4 +203,31 @@ struct ProxyRulesetTests {
             #expect(fresh.contains("10.43.0.28 . tcp . 9090 : goto service-default/split/tcp/metrics"))
         }
     }
+
+    /// The periodic rewrite repairs what changed behind the proxy's back and keeps what
+    /// session affinity remembers; otherwise it leaves the table as a full load would.
+    @Test func repairRestoresTheTableAndKeepsAffinity() async throws {
+        if let reason = Self.skipReason {
+            print("SKIPPED ProxyRulesetKernelTests.repairRestoresTheTableAndKeepsAffinity: \(reason)")
+            return
+        }
+        let node = ProxyRulesetTests.node
+        let byService = ProxyRulesetTests.fragments(ProxyRulesetTests.ports, node)
+        let fragments = byService.keys.sorted().map { byService[$0]! }
+        let affinity = "affinity-default/sticky/tcp/http__10.42.0.2/8080"
+        try await Self.inNamespace("skiff-proxy-repair-\(getpid())") { load in
+            _ = try await load(ProxyRuleset.full(fragments, node: node))
+            // Behind the proxy's back: a client remembered, a chain emptied, map elements lost.
+            _ = try await load("add element ip skiff_proxy \(affinity) { 192.0.2.77 }\nflush chain ip skiff_proxy services\n"
+                               + "flush map ip skiff_proxy endpoint-ips\nflush map ip skiff_proxy no-endpoint-services\n"
+                               + "flush map ip skiff_proxy no-endpoint-nodeports\ndelete chain ip skiff_proxy reject-chain\n")
+            let repaired = try await load(ProxyRuleset.repair(fragments, node: node))
+            #expect(repaired.contains("192.0.2.77"))
+            let fresh = try await load(ProxyRuleset.full(fragments, node: node))
+            func normalized(_ s: String) -> [String] {
+                s.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.contains("192.0.2.77") }.sorted()
+            }
+            #expect(normalized(repaired) == normalized(fresh))
+        }
+    }
 }

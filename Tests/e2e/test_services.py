@@ -288,6 +288,11 @@ def test_deleting_a_service_removes_its_rules(up, registry):
     wait_for("its rules gone", lambda: ip not in subprocess.run(["nft", "list", "table", "ip", "skiff_proxy"],
                                                                  capture_output=True, text=True).stdout)
     assert refused(ip, 80)
+    # Each of those changes was timed, from the proxy seeing it to the rules applied.
+    metrics = get("http://127.0.0.1:10249/metrics")
+    count = next(float(line.split()[-1]) for line in metrics.splitlines()
+                 if line.startswith("kubeproxy_network_programming_duration_seconds_count"))
+    assert count >= 2, metrics
 
 
 def test_cleanup_proxy_leaves_no_skiff_table(up):
