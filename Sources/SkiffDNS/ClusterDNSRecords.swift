@@ -57,6 +57,8 @@ public final class ClusterDNSRecords: Sendable {
         var slicesByService: [String: Set<String>] = [:]
         var slicesByIP: [[UInt8]: Set<String>] = [:]
         var servicesPerNamespace: [String: Int] = [:]
+        /// Namespaces from a Namespace informer, when one feeds `apply(namespace:)`.
+        var namespaces: Set<String> = []
         var serial = UInt32(truncatingIfNeeded: time(nil))
     }
 
@@ -74,6 +76,17 @@ public final class ClusterDNSRecords: Sendable {
         switch event {
         case .added(let o), .updated(_, let o): setService(objectKey(o), Self.service(from: o))
         case .deleted(let o): setService(objectKey(o), nil)
+        }
+    }
+
+    /// Feed a Namespaces informer's events here: `<ns>.svc` then exists (NODATA) for a
+    /// namespace without Services too, as CoreDNS answers it.
+    public func apply(namespace event: InformerEvent) {
+        state.withLock { s in
+            switch event {
+            case .added(let o), .updated(_, let o): if let name = o.name { s.namespaces.insert(name) }
+            case .deleted(let o): if let name = o.name { s.namespaces.remove(name) }
+            }
         }
     }
 

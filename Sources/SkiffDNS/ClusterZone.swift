@@ -74,7 +74,10 @@ extension ClusterDNSRecords {
         guard let kind = labels.last, kind == "svc" || kind == "pod" else { return nxdomain }
         guard labels.count > 1 else { return answer([]) }
         let namespace = labels[labels.count - 2]
-        if labels.count == 2 { return s.servicesPerNamespace[String(namespace)] != nil ? answer([]) : nxdomain }
+        if labels.count == 2 {
+            let exists = s.namespaces.contains(String(namespace)) || s.servicesPerNamespace[String(namespace)] != nil
+            return exists ? answer([]) : nxdomain
+        }
 
         if kind == "pod" {
             // "pods insecure": any well-formed dashed address answers, in any namespace.

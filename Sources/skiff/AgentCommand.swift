@@ -186,6 +186,7 @@ struct AgentService: Service {
         let records = ClusterDNSRecords(domain: options.clusterDomain)
         services.addHandler { records.apply(service: $0) }
         slices.addHandler { records.apply(endpointSlice: $0) }
+        factory.informer(.namespaces).addHandler { records.apply(namespace: $0) }
         var dnsConfig = ClusterDNSConfig()
         dnsConfig.domain = options.clusterDomain
         let dns = ClusterDNS(config: dnsConfig, records: records, logger: Logger(label: "skiff.dns"))

@@ -40,6 +40,15 @@ import Testing
         #expect(r.answers.first?.ttl == 30)
     }
 
+    @Test func anExistingNamespaceWithoutServicesIsNODATA() throws {
+        #expect(try ask("quiet.svc.cluster.local").rcode == .nxDomain)
+        records.apply(namespace: .added(["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": "quiet"]]))
+        let r = try ask("quiet.svc.cluster.local")
+        #expect(r.rcode == .noError && r.answers.isEmpty && r.authority.count == 1)
+        records.apply(namespace: .deleted(["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": "quiet"]]))
+        #expect(try ask("quiet.svc.cluster.local").rcode == .nxDomain)
+    }
+
     @Test func missingNamesAreNXDOMAINWithTheZoneSOA() throws {
         let r = try ask("missing.default.svc.cluster.local")
         #expect(r.rcode == .nxDomain && r.answers.isEmpty)
