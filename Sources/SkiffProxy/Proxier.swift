@@ -51,7 +51,6 @@ public final class Proxier: Sendable {
     let options: Options
     let services: Informer
     let slices: Informer
-    let nodes: Informer
     let pending = Mutex(Pending())
     let applied = Mutex(Applied())
     let wake: AsyncStream<Void>
@@ -59,13 +58,12 @@ public final class Proxier: Sendable {
     public let metrics = ProxyMetrics()
     let logger: Logger
 
-    /// `services` and `slices` may be shared with others (the cluster DNS): the proxier
-    /// only adds handlers and an index.
-    public init(options: Options, client: Client, services: Informer, slices: Informer, logger: Logger) {
+    /// The informers are shared with the node's other parts (the cluster DNS, the routes
+    /// to other nodes) and run by their owner: the proxier only adds handlers and an index.
+    public init(options: Options, services: Informer, slices: Informer, nodes: Informer, logger: Logger) {
         self.options = options
         self.services = services
         self.slices = slices
-        nodes = Informer(client: client, resource: .nodes, fieldSelector: "metadata.name=\(options.nodeName)")
         self.logger = logger
         (wake, wakeContinuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         slices.indexer.addIndex(Self.serviceIndex) { s in
@@ -88,10 +86,12 @@ public final class Proxier: Sendable {
                 if old["endpoints"] != new["endpoints"] || old["ports"] != new["ports"] { self?.markDirty(slice: new) }
             }
         }
-        nodes.addHandler { [weak self] e in
+        // Its own Node's podCIDR: the pods to masquerade when they reach themselves.
+        nodes.addHandler { [weak self, nodeName = options.nodeName] e in
             switch e {
-            case .added(let n), .updated(_, let n): self?.setPodCIDR(n[path: ["spec", "podCIDR"]]?.stringValue)
-            case .deleted: break
+            case .added(let n) where n.name == nodeName, .updated(_, let n) where n.name == nodeName:
+                self?.setPodCIDR(n[path: ["spec", "podCIDR"]]?.stringValue)
+            default: break
             }
         }
     }
@@ -117,19 +117,11 @@ public final class Proxier: Sendable {
         if changed { wakeContinuation.yield() }
     }
 
-    /// Runs the node informer and the sync loop until cancelled (the Service and
-    /// EndpointSlice informers are run by their owner; `prepareHost` has run).
+    /// Runs the sync loop until cancelled, once the caches are filled (`prepareHost` has run).
     public func run() async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.nodes.run() }
-            group.addTask {
-                await self.services.waitForSync()
-                await self.slices.waitForSync()
-                await self.syncLoop()
-            }
-            await group.next()
-            group.cancelAll()
-        }
+        await services.waitForSync()
+        await slices.waitForSync()
+        await syncLoop()
     }
 
     func syncLoop() async {

@@ -176,12 +176,12 @@ struct AgentService: Service {
     /// the cluster DNS, sharing one informer per resource.
     func runNode(_ agent: NodeAgent) async throws {
         let factory = InformerFactory(client: agent.client)
-        let services = factory.informer(.services), slices = factory.informer(.endpointSlices)
+        let services = factory.informer(.services), slices = factory.informer(.endpointSlices), nodes = factory.informer(.nodes)
         let dnsIP = options.clusterDNS.first
         var proxyOptions = Proxier.Options(nodeName: agent.nodeName, clusterCIDR: options.clusterCIDR.description, serviceCIDR: serviceCIDR)
         if let dnsIP { proxyOptions.localServices = ["\(dnsIP) udp 53", "\(dnsIP) tcp 53"] }
-        let proxier = Proxier(options: proxyOptions, client: agent.client, services: services, slices: slices, logger: Logger(label: "skiff.proxy"))
-        let routes = NodeRoutes(nodeName: agent.nodeName, nodes: factory.informer(.nodes), logger: Logger(label: "skiff.network"))
+        let proxier = Proxier(options: proxyOptions, services: services, slices: slices, nodes: nodes, logger: Logger(label: "skiff.proxy"))
+        let routes = NodeRoutes(nodeName: agent.nodeName, nodes: nodes, logger: Logger(label: "skiff.network"))
         try await Proxier.prepareHost(options: proxyOptions)
         let records = ClusterDNSRecords(domain: options.clusterDomain)
         services.addHandler { records.apply(service: $0) }
