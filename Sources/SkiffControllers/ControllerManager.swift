@@ -81,6 +81,7 @@ public struct ControllerManager: Sendable {
             NamespaceController(factory: factory),
             ServiceAccountController(factory: factory),
             ResourceQuotaController(factory: factory),
+            HorizontalPodAutoscalerController(factory: factory),
             nodeLifecycle,
             garbageCollector,
         ]
