@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
@@ -89,6 +90,27 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Streams into pods: HTTP connections upgraded to WebSocket or SPDY/3.1, and the
+        // channel.k8s.io and portforward.k8s.io protocols spoken over them.
+        .target(
+            name: "SkiffStreaming",
+            dependencies: [
+                "SkiffCore",
+                "SkiffRuntime",
+                "CImageSys",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The node agent: the kubelet (node registration, pod workers, probes, status,
         // volumes, logs) over SkiffRuntime, and simulated nodes for scale tests.
         .target(
@@ -98,7 +120,9 @@ let package = Package(
                 "SkiffAPI",
                 "SkiffClient",
                 "SkiffRuntime",
+                "SkiffStreaming",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -129,6 +153,7 @@ let package = Package(
                 "SkiffAPI",
                 "SkiffStore",
                 "SkiffClient",
+                "SkiffStreaming",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -225,6 +250,7 @@ let package = Package(
             path: "Benchmarks/DNSBench"
         ),
         .testTarget(name: "SkiffCoreTests", dependencies: ["SkiffCore"]),
+        .testTarget(name: "SkiffStreamingTests", dependencies: ["SkiffStreaming", "CImageSys"]),
         .testTarget(name: "SkiffProxyTests", dependencies: ["SkiffProxy", "SkiffCore"], exclude: ["Golden"]),
         .testTarget(
             name: "SkiffDNSTests",

@@ -13,6 +13,12 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -131,4 +137,83 @@ int skiff_eventfd(void) {
 long skiff_fs_type(const char *path) {
     struct statfs fs;
     return statfs(path, &fs) == 0 ? (long)fs.f_type : -errno;
+}
+
+int skiff_console_listen(const char *path) {
+    struct sockaddr_un addr = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof(addr.sun_path)) return -ENAMETOOLONG;
+    strcpy(addr.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 1) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+int skiff_console_receive(int listen_fd, int pidfd, int timeout_ms) {
+    struct pollfd fds[2] = { { .fd = listen_fd, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
+    int n;
+    do { n = poll(fds, 2, timeout_ms); } while (n < 0 && errno == EINTR);
+    if (n < 0) return -errno;
+    if (n == 0) return -ETIMEDOUT;
+    if (!(fds[0].revents & POLLIN)) return -ECHILD;
+    int conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (conn < 0) return -errno;
+    char byte;
+    char control[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control) };
+    ssize_t got;
+    do { got = recvmsg(conn, &msg, MSG_CMSG_CLOEXEC); } while (got < 0 && errno == EINTR);
+    int e = errno;
+    close(conn);
+    if (got < 0) return -e;
+    struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+    if (!cmsg || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS) return -EPROTO;
+    int master;
+    memcpy(&master, CMSG_DATA(cmsg), sizeof(int));
+    return master;
+}
+
+int skiff_set_winsize(int fd, unsigned short columns, unsigned short rows) {
+    struct winsize size = { .ws_row = rows, .ws_col = columns };
+    return ioctl(fd, TIOCSWINSZ, &size) < 0 ? -errno : 0;
+}
+
+struct netns_connect {
+    const char *path;
+    unsigned short port;
+    int result;
+};
+
+static void *connect_in_netns_thread(void *arg) {
+    struct netns_connect *c = arg;
+    if (c->path) {
+        int ns = open(c->path, O_RDONLY | O_CLOEXEC);
+        if (ns < 0) { c->result = -errno; return NULL; }
+        // Only this thread moves; it ends right after, so nothing else runs in there.
+        if (setns(ns, CLONE_NEWNET) < 0) { c->result = -errno; close(ns); return NULL; }
+        close(ns);
+    }
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) { c->result = -errno; return NULL; }
+    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_port = htons(c->port) };
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int rc;
+    do { rc = connect(fd, (struct sockaddr *)&addr, sizeof(addr)); } while (rc < 0 && errno == EINTR);
+    if (rc < 0) { c->result = -errno; close(fd); return NULL; }
+    c->result = fd;
+    return NULL;
+}
+
+int skiff_connect_in_netns(const char *netns_path, unsigned short port) {
+    struct netns_connect c = { .path = netns_path, .port = port, .result = -EINVAL };
+    pthread_t thread;
+    int rc = pthread_create(&thread, NULL, connect_in_netns_thread, &c);
+    if (rc != 0) return -rc;
+    pthread_join(thread, NULL);
+    return c.result;
 }

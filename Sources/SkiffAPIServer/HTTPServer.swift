@@ -8,6 +8,7 @@ import NIOCore
 import NIOSSL
 import SkiffClient
 import SkiffCore
+import SkiffStreaming
 import X509
 
 /// The request context: the connection, so authentication can read the client certificate.
@@ -158,7 +159,15 @@ public enum APIServerApp {
         handler: APIHandler, host: String, port: Int, tls: ServingTLS?, authenticator: Authenticator,
         nodeCertificates: NodeCertificateIssuer? = nil, services: [any Service] = [], onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }, logger: Logger
     ) throws -> some ApplicationProtocol {
-        let server: HTTPServerBuilder = try tls.map { try .tls(.http1(), tlsConfiguration: try $0.configuration()) } ?? .http1()
+        // exec, attach and port-forward upgrade their connections; the rest is plain HTTP/1.
+        let http: HTTPServerBuilder = .upgradableHTTP1(wants: APIHandler.isStreaming) { head, channel in
+            await handler.streamingUpgrade(head) {
+                var headers: [String: String] = [:]
+                for (name, value) in head.headers { headers[name.lowercased()] = value }
+                return await authenticator.user(headers: headers, channel: channel)?.name
+            }
+        }
+        let server: HTTPServerBuilder = try tls.map { try .tls(http, tlsConfiguration: try $0.configuration()) } ?? http
         return Application(
             responder: APIResponder(handler: handler, authenticator: authenticator, nodeCertificates: nodeCertificates),
             server: server,

@@ -42,17 +42,7 @@ extension APIHandler {
         guard let nodeName = pod[path: ["spec", "nodeName"]]?.stringValue, !nodeName.isEmpty else {
             throw .badRequest("pod \(name) does not have a host assigned")
         }
-        guard let nodes = registry.lookup(group: "", version: "v1", resource: "nodes") else { throw .internalError("nodes are not served") }
-        guard let cached = await cache.get(nodes, key: nodes.key(namespace: nil, name: nodeName)) else {
-            throw .notFound("nodes", nodeName)
-        }
-        let node = try parseStored(cached.bytes)
-        let address = node[path: ["status", "addresses"]]?.arrayValue?
-            .first { $0["type"]?.stringValue == "InternalIP" }?["address"]?.stringValue
-        guard let address, !address.isEmpty else {
-            throw .internalError("node \(nodeName) has no InternalIP address")
-        }
-        let port = node[path: ["status", "daemonEndpoints", "kubeletEndpoint", "Port"]]?.int64Value ?? 10250
+        let (address, port) = try await kubeletAddress(node: nodeName)
         guard let kubeletClient else { throw .serviceUnavailable("the API server has no kubelet client credentials") }
         let host = address.contains(":") ? "[\(address)]" : address
         let url = "https://\(host):\(port)/containerLogs/\(info.namespace ?? "")/\(name)/\(container)" + (query.isEmpty ? "" : "?" + query)

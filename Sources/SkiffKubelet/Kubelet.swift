@@ -61,7 +61,7 @@ public final class Kubelet: Sendable {
 
     public let config: KubeletConfiguration
     let client: Client
-    let runtime: any RuntimeService
+    public let runtime: any RuntimeService
     let images: any ImageService
     let events: EventRecorder
     let logger = Logger(label: "skiff.kubelet")

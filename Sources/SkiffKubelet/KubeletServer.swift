@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
@@ -8,6 +9,7 @@ import ServiceLifecycle
 import SkiffClient
 import SkiffCore
 import SkiffRuntime
+import SkiffStreaming
 import X509
 
 /// Where one container's log is, as the kubelet knows it.
@@ -83,8 +85,8 @@ public struct KubeletRequestContext: RequestContext {
     }
 }
 
-/// The kubelet's HTTPS API (port 10250): container logs now; exec, attach and
-/// port-forward are added as further routes through `routes`.
+/// The kubelet's HTTPS API (port 10250): container logs, and exec and port-forward over
+/// upgraded connections (KubeletServer+Streaming).
 ///
 /// Only the API server (CN kube-apiserver-kubelet-client) and cluster admins (O
 /// system:masters) may call it, as upstream's kubelet authorizes them through RBAC.
@@ -96,6 +98,8 @@ public struct KubeletServer: Service {
     let port: Int
     let tls: ServingTLS
     let logSource: any ContainerLogSource
+    /// exec and port-forward; nil where the node cannot run them (simulated nodes).
+    let streaming: (any ContainerStreamingSource)?
     let routes: @Sendable (Router<KubeletRequestContext>) -> Void
     let onServerRunning: @Sendable (any Channel) async -> Void
     let logger: Logger
@@ -103,6 +107,7 @@ public struct KubeletServer: Service {
     /// `routes` adds routes beyond /healthz and /containerLogs; every route is behind the
     /// same client-certificate authorization.
     public init(host: String = "0.0.0.0", port: Int = 10250, tls: ServingTLS, logSource: any ContainerLogSource,
+                streaming: (any ContainerStreamingSource)? = nil,
                 routes: @escaping @Sendable (Router<KubeletRequestContext>) -> Void = { _ in },
                 onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in },
                 logger: Logger = Logger(label: "skiff.kubelet.server")) {
@@ -110,6 +115,7 @@ public struct KubeletServer: Service {
         self.port = port
         self.tls = tls
         self.logSource = logSource
+        self.streaming = streaming
         self.routes = routes
         self.onServerRunning = onServerRunning
         self.logger = logger
@@ -135,9 +141,13 @@ public struct KubeletServer: Service {
 
     func makeApplication() throws -> some ApplicationProtocol {
         let tlsConfiguration = try tls.configuration()
+        let streaming = self.streaming
+        let http: HTTPServerBuilder = .upgradableHTTP1(wants: { streaming != nil && Self.isStreaming($0) }) { head, channel in
+            await Self.decideUpgrade(head, channel: channel, source: streaming!)
+        }
         return Application(
             router: makeRouter(),
-            server: try .tls(.http1(), tlsConfiguration: tlsConfiguration),
+            server: try .tls(http, tlsConfiguration: tlsConfiguration),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: onServerRunning,
             logger: logger)
@@ -218,9 +228,17 @@ struct ClientCertificateAuthorization: RouterMiddleware {
     typealias Context = KubeletRequestContext
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let peer = try? await context.channel.nioSSL_peerCertificate().get(),
+        if let denied = await Self.denial(channel: context.channel, path: request.uri.path) {
+            return KubeletServer.statusResponse(denied)
+        }
+        return try await next(request, context)
+    }
+
+    /// Why the connection's client may not call `path`, or nil when it may.
+    static func denial(channel: any Channel, path: String) async -> APIError? {
+        guard let peer = try? await channel.nioSSL_peerCertificate().get(),
               let certificate = try? Certificate(derEncoded: try peer.toDERBytes()) else {
-            return KubeletServer.statusResponse(APIError(code: 401, reason: "Unauthorized", message: "Unauthorized"))
+            return APIError(code: 401, reason: "Unauthorized", message: "Unauthorized")
         }
         var commonName = "", organizations: [String] = []
         for rdn in certificate.subject {
@@ -230,12 +248,10 @@ struct ClientCertificateAuthorization: RouterMiddleware {
             }
         }
         guard commonName == KubeletServer.apiServerClientName || organizations.contains("system:masters") else {
-            let path = request.uri.path
-            return KubeletServer.statusResponse(APIError(
-                code: 403, reason: "Forbidden",
-                message: "Forbidden (user=\(commonName), verb=get, resource=nodes, subresource=\(Self.subresource(path)))"))
+            return APIError(code: 403, reason: "Forbidden",
+                            message: "Forbidden (user=\(commonName), verb=get, resource=nodes, subresource=\(Self.subresource(path)))")
         }
-        return try await next(request, context)
+        return nil
     }
 
     /// The nodes subresource upstream's kubelet authorizes a path as.

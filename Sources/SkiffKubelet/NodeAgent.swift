@@ -116,7 +116,7 @@ public struct NodeAgent: Sendable {
         let server = KubeletServer(port: o.kubeletPort,
                                    tls: ServingTLS(certificatePEM: identity.servingCertificatePEM, keyPEM: identity.servingKeyPEM,
                                                           clientCAPEM: identity.caPEM),
-                                   logSource: kubelet)
+                                   logSource: kubelet, streaming: kubelet)
         return NodeAgent(kubelet: kubelet, client: client, nodeStatus: nodeStatus, server: server, runtime: runtime, images: images, logs: logs,
                          transport: transport, logger: logger)
     }

@@ -327,6 +327,12 @@ public protocol RuntimeService: Sendable {
     func listContainers() async throws -> [ContainerStatus]
     /// Runs a command in a running container and collects its output (probes, hooks).
     func execSync(_ id: String, command: [String], timeout: Duration) async throws -> ExecResult
+    /// Runs a command in a running container with its streams connected to a client's
+    /// (kubectl exec) and returns its exit code; cancelling kills it.
+    func exec(_ id: String, command: [String], io: ExecIO) async throws -> Int32
+    /// A TCP connection to `port` on the sandbox's loopback, in its network namespace
+    /// (kubectl port-forward): the connected socket's descriptor, now the caller's.
+    func portForward(_ sandboxID: String, port: UInt16) async throws -> Int32
     /// A stream of container ids whose state changed (exited), for the kubelet's PLEG.
     func containerEvents() -> AsyncStream<String>
 }

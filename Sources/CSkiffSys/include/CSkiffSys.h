@@ -41,4 +41,22 @@ int skiff_eventfd(void);
 /// statfs(2)'s f_type of the filesystem holding `path` (cgroup2, tmpfs, ...), or -errno.
 long skiff_fs_type(const char *path);
 
+/// A Unix socket listening at `path` for an OCI runtime's --console-socket. Returns the
+/// descriptor or -errno.
+int skiff_console_listen(const char *path);
+
+/// Accepts the runtime's connection on `listen_fd` and receives the terminal master it
+/// sends (SCM_RIGHTS). Gives up after `timeout_ms`, or with -ECHILD as soon as `pidfd`
+/// (the runtime) exits first. Returns the master descriptor or -errno.
+int skiff_console_receive(int listen_fd, int pidfd, int timeout_ms);
+
+/// TIOCSWINSZ: sets a terminal's size. Returns 0 or -errno.
+int skiff_set_winsize(int fd, unsigned short columns, unsigned short rows);
+
+/// A TCP connection to 127.0.0.1:`port` inside the network namespace pinned at
+/// `netns_path` (NULL: this one), as CRI runtimes do for port-forward. The socket is made
+/// in a thread that enters the namespace, so the caller's namespace never changes.
+/// Returns the connected descriptor or -errno.
+int skiff_connect_in_netns(const char *netns_path, unsigned short port);
+
 #endif

@@ -414,6 +414,24 @@ public actor OCIRuntime: RuntimeService {
         return ExecResult(stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode)
     }
 
+    public func exec(_ id: String, command: [String], io: ExecIO) async throws -> Int32 {
+        guard let record = containers[id], record.status.state == .running else {
+            throw RuntimeError("NotRunning", "container \(id) is not running")
+        }
+        return try await binary.exec(id: id, command: command, io: io)
+    }
+
+    public func portForward(_ sandboxID: String, port: UInt16) async throws -> Int32 {
+        guard let record = sandboxes[sandboxID], record.status.state == .ready else {
+            throw RuntimeError("NotFound", "pod sandbox \(sandboxID) is not ready")
+        }
+        let fd = record.netns.withOptionalCString { skiff_connect_in_netns($0, port) }
+        guard fd >= 0 else {
+            throw RuntimeError("PortForwardError", "dial tcp4 127.0.0.1:\(port): connect: \(String(cString: strerror(-fd)))")
+        }
+        return fd
+    }
+
     // MARK: state on disk
 
     func persist(_ r: SandboxRecord) throws {
