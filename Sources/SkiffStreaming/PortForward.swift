@@ -28,10 +28,7 @@ public enum PortForwardServer {
                 return .accept(headers: HTTPHeaders([accept, ("Sec-WebSocket-Protocol", tunnelProtocol)])) { raw in
                     try? await raw.executeThenClose { inbound, outbound in
                         let socket = WebSocketConnection(outbound: outbound)
-                        let bytes = socket.messages(inbound).compactMap { message -> [UInt8]? in
-                            if case .binary(let bytes) = message { return bytes } else { return nil }
-                        }
-                        await spdySession(bytes, write: { try await socket.send(binary: $0) }, dial: dial)
+                        await spdySession(socket.messages(inbound), write: { try await socket.send(binary: $0) }, dial: dial)
                         await socket.close()
                     }
                 }
@@ -126,7 +123,7 @@ public enum PortForwardServer {
             group.addTask {
                 // Ends when the client goes away, which ends every connection.
                 do {
-                    for try await case .binary(let bytes) in socket.messages(inbound) {
+                    for try await bytes in socket.messages(inbound) {
                         guard let channel = bytes.first, channel % 2 == 0, Int(channel / 2) < inputs.count else { continue }
                         inputs[Int(channel / 2)].continuation.yield(Array(bytes.dropFirst()))
                     }
@@ -151,6 +148,7 @@ public enum PortForwardServer {
                     }
                 }
                 await socket.close()
+                try? await Task.sleep(for: RemoteCommandServer.lingering)
             }
             await group.next()
             group.cancelAll()

@@ -117,6 +117,10 @@ public enum RemoteCommandServer {
         .refuse(status: 400, contentType: "application/json", body: APIError.badRequest(message).status.serialized())
     }
 
+    /// How long a finished session waits for the client to close the connection. Ours
+    /// is only half-closed first: closing it at once could drop output not yet sent.
+    static let lingering = Duration.seconds(5)
+
     static func structured(_ version: String) -> Bool { version.hasPrefix("v4.") || version.hasPrefix("v5.") }
 
     /// channel.k8s.io over WebSocket: each binary message is one stream's data, its first
@@ -148,8 +152,8 @@ public enum RemoteCommandServer {
                 // Ends when the client goes away, which ends the command too.
                 let messages = socket.messages(inbound)
                 do {
-                    for try await message in messages {
-                        guard case .binary(let bytes) = message, let stream = bytes.first else { continue }
+                    for try await bytes in messages {
+                        guard let stream = bytes.first else { continue }
                         switch stream {
                         case Stream.stdin.rawValue:
                             stdin.continuation.yield(Array(bytes.dropFirst()))
@@ -169,6 +173,7 @@ public enum RemoteCommandServer {
                     try? await socket.send(binary: [Stream.error.rawValue] + bytes)
                 }
                 await socket.close()
+                try? await Task.sleep(for: lingering)
             }
             await group.next()
             group.cancelAll()
@@ -188,6 +193,8 @@ public enum RemoteCommandServer {
                 }
                 group.addTask {
                     await spdyCommand(session, incoming.stream, version: version, options: options, run: run)
+                    outbound.finish()
+                    try? await Task.sleep(for: lingering)
                 }
                 // Either the client left (which ends the command) or the command is done.
                 await group.next()

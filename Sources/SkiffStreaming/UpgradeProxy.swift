@@ -74,14 +74,23 @@ public enum UpgradeProxy {
         }
     }
 
-    /// Joins the two connections until either closes.
+    /// Joins the two connections. When one side ends, the other is half-closed once all
+    /// it was sent has gone out, and given a moment to finish before both are closed.
     static func splice(_ client: NIOAsyncChannel<ByteBuffer, ByteBuffer>, _ backend: NIOAsyncChannel<ByteBuffer, ByteBuffer>, leftover: [UInt8]) async {
         try? await client.executeThenClose { clientIn, clientOut in
             try await backend.executeThenClose { backendIn, backendOut in
                 if !leftover.isEmpty { try await clientOut.write(ByteBuffer(bytes: leftover)) }
                 await withTaskGroup(of: Void.self) { group in
-                    group.addTask { do { for try await buffer in clientIn { try await backendOut.write(buffer) } } catch {} }
-                    group.addTask { do { for try await buffer in backendIn { try await clientOut.write(buffer) } } catch {} }
+                    group.addTask {
+                        do { for try await buffer in clientIn { try await backendOut.write(buffer) } } catch {}
+                        backendOut.finish()
+                    }
+                    group.addTask {
+                        do { for try await buffer in backendIn { try await clientOut.write(buffer) } } catch {}
+                        clientOut.finish()
+                    }
+                    await group.next()
+                    group.addTask { try? await Task.sleep(for: RemoteCommandServer.lingering) }
                     await group.next()
                     group.cancelAll()
                 }

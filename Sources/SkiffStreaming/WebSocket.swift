@@ -6,11 +6,6 @@ import NIOCore
 /// binary messages out. Pings are answered and fragmented messages joined here, so users
 /// see whole messages only (kubectl pings every 5 s and gives up after 61 s of silence).
 public final class WebSocketConnection: Sendable {
-    public enum Message: Sendable, Equatable {
-        case binary([UInt8])
-        case text([UInt8])
-    }
-
     let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
 
     public init(outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>) {
@@ -23,13 +18,13 @@ public final class WebSocketConnection: Sendable {
         return Data(digest).base64EncodedString()
     }
 
-    /// The messages read from `inbound` until the client closes; control frames are
-    /// handled on the way.
-    public func messages<S: AsyncSequence & Sendable>(_ inbound: S) -> AsyncThrowingStream<Message, any Error> where S.Element == ByteBuffer {
+    /// The data messages read from `inbound` until the client closes, text and binary
+    /// alike (the Python client sends text frames); control frames are handled on the way.
+    public func messages<S: AsyncSequence & Sendable>(_ inbound: S) -> AsyncThrowingStream<[UInt8], any Error> where S.Element == ByteBuffer {
         AsyncThrowingStream { continuation in
             let task = Task {
                 var parser = WebSocketFrameParser()
-                var fragments: [UInt8] = [], fragmentOpcode: UInt8 = 0
+                var fragments: [UInt8] = []
                 do {
                     reading: for try await buffer in inbound {
                         parser.append(buffer.readableBytesView)
@@ -41,10 +36,10 @@ public final class WebSocketConnection: Sendable {
                             case 0x9: try await send(opcode: 0xA, frame.payload)
                             case 0xA: break
                             case 0x0, 0x1, 0x2:
-                                if frame.opcode != 0 { fragmentOpcode = frame.opcode; fragments = [] }
+                                if frame.opcode != 0 { fragments = [] }
                                 fragments += frame.payload
                                 guard frame.fin else { continue }
-                                continuation.yield(fragmentOpcode == 0x1 ? .text(fragments) : .binary(fragments))
+                                continuation.yield(fragments)
                                 fragments = []
                             default:
                                 throw WebSocketError("unknown opcode \(frame.opcode)")
@@ -63,8 +58,12 @@ public final class WebSocketConnection: Sendable {
     /// Sends one binary message.
     public func send(binary payload: [UInt8]) async throws { try await send(opcode: 0x2, payload) }
 
-    /// Sends a close frame (1000, normal closure); the caller then closes the connection.
-    public func close() async { try? await send(opcode: 0x8, [0x03, 0xE8]) }
+    /// Sends a close frame (1000, normal closure) and, once everything written has gone
+    /// out, ends our side of the connection; the client then closes it.
+    public func close() async {
+        try? await send(opcode: 0x8, [0x03, 0xE8])
+        outbound.finish()
+    }
 
     func send(opcode: UInt8, _ payload: [UInt8]) async throws {
         var buffer = ByteBuffer()

@@ -4,6 +4,7 @@ Python client. Everything talks to 127.0.0.1 only."""
 import json
 import os
 import pathlib
+import shlex
 import shutil
 import signal
 import socket
@@ -139,11 +140,18 @@ class Kubectl:
         self.namespace = namespace
         self.cache = tempfile.mkdtemp(prefix="kubectl-cache-")
 
-    def run(self, *args, input=None, check=True, timeout=60):
+    def argv(self, *args):
         cmd = [self.binary, "--kubeconfig", self.kubeconfig, "--cache-dir", self.cache]
         if self.namespace:
             cmd += ["-n", self.namespace]
-        r = subprocess.run(cmd + list(args), input=input, capture_output=True, text=True, timeout=timeout)
+        return cmd + list(args)
+
+    def command(self, *args):
+        """The command line as a shell would take it."""
+        return " ".join(shlex.quote(a) for a in self.argv(*args))
+
+    def run(self, *args, input=None, check=True, timeout=60):
+        r = subprocess.run(self.argv(*args), input=input, capture_output=True, text=True, timeout=timeout)
         if check and r.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
         return r

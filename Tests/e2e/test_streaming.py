@@ -8,7 +8,6 @@ import json
 import os
 import socket
 import subprocess
-import tempfile
 import threading
 import time
 import urllib.request
@@ -35,6 +34,13 @@ def k(up, registry):
     return k
 
 
+def wait_for_screen(what, screen):
+    try:
+        wait_for(what, lambda: what in screen(), timeout=20)
+    except AssertionError as e:
+        raise AssertionError(f"{e}; the terminal shows:\n{screen()}")
+
+
 def versioned(k, version):
     return Kubectl(kubectl_binary(version), k.kubeconfig, k.namespace)
 
@@ -44,7 +50,7 @@ def test_exec_output_stdin_exit_code_and_container(k, version):
     kv = versioned(k, version)
     assert kv.run("exec", "box", "--", "echo", "hello world").stdout == "hello world\n"
     # stdout and stderr both arrive, on their own streams.
-    r = kv.run("exec", "box", "--", "sh", "-c", "echo out; echo err >&2")
+    r = kv.run("exec", "box", "-c", "main", "--", "sh", "-c", "echo out; echo err >&2")
     assert (r.stdout, r.stderr) == ("out\n", "err\n")
     # stdin is fed and closed: wc sees every byte and ends.
     data = "line\n" * 10000
@@ -52,7 +58,153 @@ def test_exec_output_stdin_exit_code_and_container(k, version):
     # A non-zero exit code becomes kubectl's.
     r = kv.run("exec", "box", "--", "sh", "-c", "exit 3", check=False)
     assert r.returncode == 3, r
-    assert "command terminated with exit code 3" in r.stderr
+    assert "command terminated with exit code 3" in r.stderr, r
     # -c picks the container.
     assert kv.run("exec", "box", "-c", "side", "--", "cat", "/tmp/who").stdout == "side\n"
     assert kv.run("exec", "box", "--", "cat", "/tmp/who").stdout == "main\n"
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_exec_tty_resizes(k, version):
+    kv = versioned(k, version)
+    # The first size is the one the process starts with.
+    r = subprocess.run(["script", "-qc", f"stty rows 33 cols 77; {kv.command('exec', '-it', 'box', '--', 'stty', 'size')}", "/dev/null"],
+                       capture_output=True, text=True, timeout=60)
+    assert "33 77" in r.stdout, r
+    # A resize during the session reaches the terminal (tmux resizes the window).
+    session = "skiff-" + version.replace(".", "-")
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30",
+                    kv.command("exec", "-it", "box", "--", "sh") + "; sleep 60"], check=True)
+    try:
+        def screen():
+            return subprocess.run(["tmux", "capture-pane", "-t", session, "-p"], capture_output=True, text=True).stdout
+
+        def shows(text):
+            wait_for_screen(text, screen)
+        shows("/ #")
+        subprocess.run(["tmux", "send-keys", "-t", session, "stty size", "Enter"], check=True)
+        shows("30 100")
+        subprocess.run(["tmux", "resize-window", "-t", session, "-x", "120", "-y", "40"], check=True)
+        time.sleep(0.5)
+        subprocess.run(["tmux", "send-keys", "-t", session, "stty size", "Enter"], check=True)
+        shows("40 120")
+        subprocess.run(["tmux", "send-keys", "-t", session, "exit", "Enter"], check=True)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_port_forward_parallel_requests_and_two_ports(k, version):
+    kv = versioned(k, version)
+    local_a, local_b = free_port(), free_port()
+    proc = subprocess.Popen(kv.argv("port-forward", "pod/box", f"{local_a}:8080", f"{local_b}:9090"),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for("port-forward listening", lambda: listening(local_a) and listening(local_b), timeout=20)
+        assert get(f"http://127.0.0.1:{local_b}/who") == "side\n"
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(get(f"http://127.0.0.1:{local_a}/who"))) for _ in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results == ["main\n"] * 10
+        # A larger body comes through whole.
+        kv.run("exec", "box", "--", "sh", "-c", "head -c 2000000 /dev/urandom > /tmp/blob")
+        remote = kv.run("exec", "box", "--", "md5sum", "/tmp/blob").stdout.split()[0]
+        with urllib.request.urlopen(f"http://127.0.0.1:{local_a}/blob", timeout=20) as r:
+            assert hashlib.md5(r.read()).hexdigest() == remote
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_cp_both_ways(k, version, tmp_path):
+    kv = versioned(k, version)
+    src = tmp_path / "in.bin"
+    src.write_bytes(os.urandom(1_500_000))
+    kv.run("cp", str(src), "box:/tmp/in.bin", "-c", "main")
+    remote = kv.run("exec", "box", "--", "md5sum", "/tmp/in.bin").stdout.split()[0]
+    assert remote == hashlib.md5(src.read_bytes()).hexdigest()
+    back = tmp_path / "back.bin"
+    kv.run("cp", "box:/tmp/in.bin", str(back), "-c", "main")
+    assert back.read_bytes() == src.read_bytes()
+
+
+def test_bad_input_and_disconnect(k):
+    r = k.run("exec", "nope", "--", "true", check=False)
+    assert r.returncode == 1 and 'pods "nope" not found' in r.stderr
+    r = k.run("exec", "box", "-c", "nope", "--", "true", check=False)
+    assert r.returncode == 1 and "container nope is not valid for pod box" in r.stderr, r
+    ref = image_of(k)
+    apply(k, pod("two", None, ref, restartPolicy="Never", containers=[
+        {"name": "quick", "image": ref, "command": ["true"]},
+        {"name": "slow", "image": ref, "command": ["sleep", "3600"]}]))
+    wait_for("quick to have exited", lambda: any(
+        s["name"] == "quick" and s["state"].get("terminated")
+        for s in json.loads(k.run("get", "pod", "two", "-o", "json").stdout)["status"].get("containerStatuses", [])))
+    for version in ("1.27", "1.33"):
+        r = versioned(k, version).run("exec", "two", "-c", "quick", "--", "true", check=False)
+        assert r.returncode == 1 and 'container "quick" in pod "two" is not running' in r.stderr, r
+    # A client that goes away takes its process with it.
+    for version in ("1.27", "1.33"):
+        proc = subprocess.Popen(versioned(k, version).argv("exec", "box", "--", "sleep", "777"))
+        wait_for("the exec'd process", lambda: "sleep 777" in k.run("exec", "box", "--", "ps").stdout)
+        proc.kill()
+        proc.wait()
+        wait_for("the exec'd process gone", lambda: "sleep 777" not in k.run("exec", "box", "--", "ps").stdout, timeout=15)
+
+
+def test_python_client_exec_and_port_forward(up, k):
+    from kubernetes import client, config
+    from kubernetes.stream import portforward, stream
+    api = client.CoreV1Api(config.new_client_from_config(up.kubeconfig))
+    ns = k.namespace
+    out = stream(api.connect_get_namespaced_pod_exec, "box", ns, command=["sh", "-c", "echo hi; echo err >&2"],
+                 container="main", stderr=True, stdin=False, stdout=True, tty=False)
+    assert sorted(out.split()) == ["err", "hi"]
+    resp = stream(api.connect_get_namespaced_pod_exec, "box", ns, command=["sh", "-c", "read x; echo got $x; exit 4"],
+                  container="main", stderr=True, stdin=True, stdout=True, tty=False, _preload_content=False)
+    resp.write_stdin("hello\n")
+    resp.run_forever(timeout=10)
+    assert resp.read_stdout() == "got hello\n"
+    assert resp.returncode == 4
+    resp.close()
+    pf = portforward(api.connect_get_namespaced_pod_portforward, "box", ns, ports="8080,9090")
+    sockets = {}
+    for port in (8080, 9090):
+        s = pf.socket(port)
+        s.setblocking(True)
+        s.sendall(b"GET /who HTTP/1.0\r\n\r\n")
+        sockets[port] = s
+    bodies = {}
+    for port, s in sockets.items():
+        data = b""
+        while chunk := s.recv(4096):
+            data += chunk
+        s.close()
+        bodies[port] = data.split(b"\r\n\r\n", 1)[-1]
+        assert pf.error(port) is None
+    assert bodies == {8080: b"main\n", 9090: b"side\n"}
+    pf.close()
+
+
+def image_of(k):
+    return json.loads(k.run("get", "pod", "box", "-o", "json").stdout)["spec"]["containers"][0]["image"]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def listening(port):
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.read().decode()

@@ -418,7 +418,7 @@ public actor OCIRuntime: RuntimeService {
         guard let record = containers[id], record.status.state == .running else {
             throw RuntimeError("NotRunning", "container \(id) is not running")
         }
-        return try await binary.exec(id: id, command: command, io: io)
+        return try await binary.exec(id: id, bundle: record.directory, command: command, io: io)
     }
 
     public func portForward(_ sandboxID: String, port: UInt16) async throws -> Int32 {

@@ -41,16 +41,33 @@ extension OCIRuntimeBinary {
     /// exit code. With a terminal the runtime makes one inside the container and hands us
     /// its master over a console socket. Cancelling kills the process, so a client that
     /// goes away leaves nothing running.
-    func exec(id: String, command: [String], io: ExecIO) async throws -> Int32 {
+    /// The process is the container's own (user, environment, working directory, capabilities
+    /// from the bundle's config.json) with `command` as its arguments, as CRI runtimes make
+    /// exec processes.
+    func exec(id: String, bundle: String, command: [String], io: ExecIO) async throws -> Int32 {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("skiff-exec-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
+        // The terminal's first size is part of the process (kubectl sends it at once), so
+        // even a command that asks right away sees it; later ones resize the terminal.
+        var resizes = io.resizes
+        var size: TerminalSize?
+        let sizes = io.tty ? io.resizes.map { SizeFeed($0) } : nil
+        defer { sizes?.stop() }
+        if let sizes {
+            size = await sizes.first(within: .seconds(1))
+            resizes = sizes.rest
+        }
+        let processFile = "\(dir)/process.json"
+        try Self.processSpec(bundle: bundle, command: command, terminal: io.tty, size: size).write(to: URL(fileURLWithPath: processFile))
         let pidFile = "\(dir)/pid"
-        var args = global(nil) + ["exec", "--pid-file", pidFile]
+        var args = global(nil) + ["exec", "--pid-file", pidFile, "--process", processFile]
         if io.tty { args += ["--tty", "--console-socket", "\(dir)/console"] }
-        args += [id] + command
+        args.append(id)
+        var io = io
+        io.resizes = resizes
 
-        let process = try await io.tty ? startWithTerminal(args, socket: "\(dir)/console") : startWithPipes(args, stdin: io.stdin != nil)
+        let process = try await io.tty ? startWithTerminal(args, socket: "\(dir)/console", size: size) : startWithPipes(args, stdin: io.stdin != nil)
         return await withTaskCancellationHandler {
             async let status = Self.reap(process.child)
             if let terminal = process.terminal {
@@ -76,9 +93,12 @@ extension OCIRuntimeBinary {
             if let errors = process.errors { group.addTask { await copy(errors, to: io.stderr) } }
             if let input = process.input, let stdin = io.stdin {
                 let feeding = Task {
-                    try? await input.executeThenClose { _, outbound in
-                        for await chunk in stdin { try await outbound.write(ByteBuffer(bytes: chunk)) }
-                    }
+                    // Each write waits until the pipe took it: nothing is lost when the
+                    // input ends and the pipe is closed, and a slow reader slows the client.
+                    do {
+                        for await chunk in stdin { try await input.writeAndFlush(ByteBuffer(bytes: chunk)).get() }
+                    } catch {}
+                    try? await input.close()
                 }
                 await group.waitForAll()
                 feeding.cancel()
@@ -103,11 +123,63 @@ extension OCIRuntimeBinary {
         }
     }
 
+    /// The container's process from its config.json, running `command` instead.
+    static func processSpec(bundle: String, command: [String], terminal: Bool, size: TerminalSize?) throws -> Data {
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(bundle)/config.json")))
+        guard var process = (config as? [String: Any])?["process"] as? [String: Any] else {
+            throw RuntimeError("ExecError", "the container's bundle has no process")
+        }
+        process["args"] = command
+        process["terminal"] = terminal
+        if let size { process["consoleSize"] = ["width": size.width, "height": size.height] } else { process["consoleSize"] = nil }
+        return try JSONSerialization.data(withJSONObject: process)
+    }
+
+    /// Separates a client's first terminal size from the later ones.
+    final class SizeFeed: Sendable {
+        let firstSize: AsyncStream<TerminalSize>
+        let rest: AsyncStream<TerminalSize>
+        let pump: Task<Void, Never>
+
+        init(_ sizes: AsyncStream<TerminalSize>) {
+            let (first, firstContinuation) = AsyncStream.makeStream(of: TerminalSize.self)
+            let (rest, restContinuation) = AsyncStream.makeStream(of: TerminalSize.self)
+            self.firstSize = first
+            self.rest = rest
+            pump = Task {
+                var sentFirst = false
+                for await size in sizes {
+                    if sentFirst { restContinuation.yield(size) } else { firstContinuation.yield(size) }
+                    firstContinuation.finish()
+                    sentFirst = true
+                }
+                firstContinuation.finish()
+                restContinuation.finish()
+            }
+        }
+
+        /// The first size, unless none comes within `timeout`.
+        func first(within timeout: Duration) async -> TerminalSize? {
+            await withTaskGroup(of: TerminalSize?.self) { group in
+                group.addTask { await self.firstSize.first { _ in true } }
+                group.addTask {
+                    try? await Task.sleep(for: timeout)
+                    return nil
+                }
+                let size = await group.next() ?? nil
+                group.cancelAll()
+                return size
+            }
+        }
+
+        func stop() { pump.cancel() }
+    }
+
     struct StartedExec: Sendable {
         var child: (pid: pid_t, pidfd: Int32)
         var output: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         var errors: NIOAsyncChannel<ByteBuffer, ByteBuffer>?
-        var input: NIOAsyncChannel<ByteBuffer, ByteBuffer>?
+        var input: (any Channel)?
         /// The terminal's master, for resizes (owned by `output`, which is both directions).
         var terminal: Int32?
     }
@@ -127,10 +199,11 @@ extension OCIRuntimeBinary {
             throw error
         }
         return StartedExec(child: child, output: try await Self.channel(input: outPipe[0]), errors: try await Self.channel(input: errPipe[0]),
-                           input: stdin ? try await Self.channel(output: inPipe[1]) : nil, terminal: nil)
+                           input: stdin ? try await NIOPipeBootstrap(group: MultiThreadedEventLoopGroup.singleton).takingOwnershipOfDescriptor(output: inPipe[1]).get() : nil,
+                           terminal: nil)
     }
 
-    private func startWithTerminal(_ args: [String], socket: String) async throws -> StartedExec {
+    private func startWithTerminal(_ args: [String], socket: String, size: TerminalSize?) async throws -> StartedExec {
         let listener = skiff_console_listen(socket)
         guard listener >= 0 else { throw RuntimeError("ExecError", "console socket: \(String(cString: strerror(-listener)))") }
         defer { close(listener) }
@@ -144,17 +217,16 @@ extension OCIRuntimeBinary {
             _ = skiff_reap(child.pidfd, child.pid)
             throw RuntimeError("ExecError", "\(name) exec did not hand over a terminal: \(String(cString: strerror(-master)))")
         }
-        let channel = try await NIOAsyncChannel<ByteBuffer, ByteBuffer>.wrapping(
-            NIOPipeBootstrap(group: MultiThreadedEventLoopGroup.singleton).takingOwnershipOfDescriptor(inputOutput: master))
+        // crun sets the process's consoleSize from outside, racing the process's start; so
+        // do we, at once: only a command that asks within its first instant can miss it.
+        if let size { _ = skiff_set_winsize(master, size.width, size.height) }
+        let channel = try await NIOPipeBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .takingOwnershipOfDescriptor(inputOutput: master, channelInitializer: asyncChannel)
         return StartedExec(child: child, output: channel, errors: nil, input: nil, terminal: master)
     }
 
     static func channel(input fd: Int32) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
-        try await .wrapping(NIOPipeBootstrap(group: MultiThreadedEventLoopGroup.singleton).takingOwnershipOfDescriptor(input: fd))
-    }
-
-    static func channel(output fd: Int32) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
-        try await .wrapping(NIOPipeBootstrap(group: MultiThreadedEventLoopGroup.singleton).takingOwnershipOfDescriptor(output: fd))
+        try await NIOPipeBootstrap(group: MultiThreadedEventLoopGroup.singleton).takingOwnershipOfDescriptor(input: fd, channelInitializer: asyncChannel)
     }
 
     /// Copies a process's output to the client until it ends.
@@ -172,10 +244,8 @@ extension OCIRuntimeBinary {
     }
 }
 
-extension NIOAsyncChannel where Inbound == ByteBuffer, Outbound == ByteBuffer {
-    /// Wraps a pipe channel once it is registered.
-    static func wrapping(_ future: EventLoopFuture<any Channel>) async throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
-        let channel = try await future.get()
-        return try await channel.eventLoop.submit { try NIOAsyncChannel(wrappingChannelSynchronously: channel) }.get()
-    }
+/// Wraps a pipe or terminal before it is registered, so no byte read from it is lost
+/// (a quick command's whole output may be there at once).
+@Sendable func asyncChannel(_ channel: any Channel) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> {
+    channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel(wrappingChannelSynchronously: channel) }
 }
