@@ -20,6 +20,8 @@ public final class APIHandler: Sendable {
     let kubeletClient: KubeletClientConfig?
     let openAPICache = OpenAPICache()
     public let metrics = APIMetrics()
+    /// What ResourceMetricsScraper collected from kubelets, served as metrics.k8s.io.
+    public let resourceMetrics = ResourceMetricsStorage()
     let authorizer: any Authorizer = AlwaysAllow()
     /// kube-apiserver's defaults: 400 reads and 200 writes in flight; watches do not count.
     let readLimit = InflightLimiter(limit: 400)
@@ -42,7 +44,8 @@ public final class APIHandler: Sendable {
     }
 
     public static func builtInRegistry(defaultTolerationSeconds: Int64 = 300) -> ResourceRegistry {
-        ResourceRegistry(BuiltinResources.all(defaultTolerationSeconds: defaultTolerationSeconds), preferredVersions: BuiltinResources.preferredVersions)
+        ResourceRegistry(BuiltinResources.all(defaultTolerationSeconds: defaultTolerationSeconds) + ResourceMetricsAPI.resources,
+                         preferredVersions: BuiltinResources.preferredVersions)
     }
 
     /// Runs the watch cache until cancelled; the API serves once it has loaded.
@@ -131,6 +134,7 @@ public final class APIHandler: Sendable {
             guard req.method == "GET" else { throw APIError.methodNotAllowed("the server does not allow this method on the requested resource") }
             return try discovery(info, req, root: req.path.hasPrefix("/apis") ? "apis" : "api")
         case .resource:
+            if info.group == ResourceMetricsAPI.group { return try await resourceMetrics(info, req) }
             return try await resourceRequest(info, req)
         }
     }

@@ -7,8 +7,10 @@ extension APIHandler {
     func getSubresource(_ r: ResourceInfo, _ info: RequestInfo, _ name: String, _ sub: String, _ req: APIRequest) async throws(APIError) -> APIResponse {
         let object = try await currentObject(r, info, name, req)
         switch sub {
-        case "status":
+        case "status", "ephemeralcontainers":
             return .json(200, outgoing(r, object.bytes))
+        case "exec", "attach", "portforward":
+            throw .badRequest("Upgrade request required")
         case "scale":
             return .json(200, try scale(of: served(r, try parseStored(object.bytes)), r))
         case "log":
@@ -27,6 +29,8 @@ extension APIHandler {
             return try await createToken(r, info, name, req)
         case "eviction":
             return try await evict(r, info.namespace ?? "", name, req)
+        case "exec", "attach", "portforward":
+            throw .badRequest("Upgrade request required")
         default:
             throw .methodNotAllowed("the server does not allow this method on the requested resource")
         }

@@ -121,9 +121,16 @@ extension APIHandler {
         case "finalize":
             next = current
             next[path: ["spec", "finalizers"]] = incoming[path: ["spec", "finalizers"]]
+        case "ephemeralcontainers":
+            next = current
+            next[path: ["spec", "ephemeralContainers"]] = incoming[path: ["spec", "ephemeralContainers"]]
         default:
             next = incoming
             if r.hasStatus { next["status"] = current["status"] }
+            // A pod's ephemeral containers change only through their subresource.
+            if r.group.isEmpty && r.resource == "pods" {
+                next[path: ["spec", "ephemeralContainers"]] = current[path: ["spec", "ephemeralContainers"]]
+            }
         }
         return next
     }

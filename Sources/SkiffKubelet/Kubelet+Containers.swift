@@ -9,7 +9,8 @@ import SkiffRuntime
 extension Kubelet {
     /// Starts the container unless its restart back-off or its image's pull back-off is
     /// running; returns how long until it is worth trying again, if it did not start.
-    func startIfDue(_ pod: JSON, _ spec: JSON, previous: ContainerStatus?, sandbox: PodSandboxStatus, volumes podVolumes: PodVolumes) async -> Duration? {
+    func startIfDue(_ pod: JSON, _ spec: JSON, previous: ContainerStatus?, sandbox: PodSandboxStatus, volumes podVolumes: PodVolumes,
+                    target: String? = nil) async -> Duration? {
         let uid = pod.uid ?? "", name = spec["name"]?.stringValue ?? ""
         let key = "\(uid)/\(name)"
         let now = ContinuousClock.now
@@ -27,7 +28,7 @@ extension Kubelet {
         // Upstream's back-off: the first restart is immediate, then 10 s, 20 s, ... 5 min.
         if previous != nil { bumpCrashBackOff(key) }
         do {
-            try await startContainer(pod, spec, attempt: previous.map { $0.attempt + 1 } ?? 0, sandbox: sandbox, volumes: podVolumes)
+            try await startContainer(pod, spec, attempt: previous.map { $0.attempt + 1 } ?? 0, sandbox: sandbox, volumes: podVolumes, target: target)
             state.withLock { $0.waiting[key] = nil }
             return nil
         } catch let e as ImagePullWait {
@@ -123,7 +124,8 @@ extension Kubelet {
         return auth
     }
 
-    func startContainer(_ pod: JSON, _ spec: JSON, attempt: Int, sandbox: PodSandboxStatus, volumes podVolumes: PodVolumes) async throws {
+    func startContainer(_ pod: JSON, _ spec: JSON, attempt: Int, sandbox: PodSandboxStatus, volumes podVolumes: PodVolumes,
+                        target: String? = nil) async throws {
         let name = spec["name"]?.stringValue ?? ""
         let image = try await ensureImage(pod, spec)
         // The downward API sees the addresses the pod has now.
@@ -152,6 +154,7 @@ extension Kubelet {
             labels: [Self.podUIDLabel: pod.uid ?? "", Self.podNameLabel: pod.name ?? "", Self.podNamespaceLabel: pod.namespace ?? "",
                      Self.containerNameLabel: name])
         container.annotations = ["io.kubernetes.container.restartCount": String(attempt)]
+        container.targetContainerID = target
         let id = try await runtime.createContainer(sandboxID: sandbox.id, config: container, sandboxConfig: sandbox.config)
         events.event(pod, .pods, type: "Normal", reason: "Created", message: "Created container \(name)")
         do {

@@ -42,9 +42,16 @@ extension Kubelet {
         var inits = await containerViews(pod, pod[path: ["spec", "initContainers"]]?.arrayValue ?? [], view)
         for i in inits.indices { inits[i].ready = inits[i].succeeded }
         let containers = await containerViews(pod, pod[path: ["spec", "containers"]]?.arrayValue ?? [], view)
-        let status = PodStatusBuilder.status(pod: pod, hostIP: config.nodeIP, podIP: sandbox?.ip ?? (sandbox != nil ? config.nodeIP : nil),
+        var status = PodStatusBuilder.status(pod: pod, hostIP: config.nodeIP, podIP: sandbox?.ip ?? (sandbox != nil ? config.nodeIP : nil),
                                              sandboxReady: sandbox?.state == .ready, initContainers: inits, containers: containers,
                                              runtimeName: runtimeName, now: Timestamp.now())
+        // Ephemeral containers are reported apart; they never make the pod (un)ready.
+        let ephemeral = await containerViews(pod, pod[path: ["spec", "ephemeralContainers"]]?.arrayValue ?? [], view)
+        if !ephemeral.isEmpty {
+            status["ephemeralContainerStatuses"] = .array(ephemeral.map {
+                PodStatusBuilder.containerStatus($0, runtimeName: runtimeName, defaultWaiting: "ContainerCreating")
+            })
+        }
         try await writeStatus(pod, status)
         return status
     }

@@ -267,6 +267,14 @@ public final class Kubelet: Sendable {
                 }
             }
         }
+        // Ephemeral containers (kubectl debug) start once, never restart, and may join a
+        // running container's process namespace.
+        for spec in pod[path: ["spec", "ephemeralContainers"]]?.arrayValue ?? [] where view.instances(spec["name"]?.stringValue ?? "").isEmpty {
+            let target = spec["targetContainerName"]?.stringValue.flatMap { view.instances($0).first { $0.state == .running }?.id }
+            if let wait = await startIfDue(pod, spec, previous: nil, sandbox: sandbox, volumes: podVolumes, target: target) {
+                retryAfter = min(retryAfter ?? wait, wait)
+            }
+        }
         view = try await runtimePod(uid: uid)
         await prober.updatePod(pod, podIP: sandbox.ip ?? config.nodeIP, running: view.containers.compactMap { c in
             c.state == .running ? RunningContainer(name: c.name, id: c.id, startedAt: c.startedAt ?? c.createdAt) : nil

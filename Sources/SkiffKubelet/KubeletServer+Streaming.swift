@@ -7,13 +7,14 @@ import SkiffRuntime
 import SkiffStreaming
 import X509
 
-/// exec and port-forward on the kubelet's server, as upstream's paths:
-/// `/exec/{namespace}/{pod}[/{uid}]/{container}?command=…&stdin=…&stdout=…&stderr=…&tty=…`
-/// and `/portForward/{namespace}/{pod}[/{uid}]`, upgraded to WebSocket or SPDY/3.1.
+/// exec, attach and port-forward on the kubelet's server, as upstream's paths:
+/// `/exec/{namespace}/{pod}[/{uid}]/{container}?command=…&stdin=…&stdout=…&stderr=…&tty=…`,
+/// `/attach/…` alike without a command, and `/portForward/{namespace}/{pod}[/{uid}]`,
+/// upgraded to WebSocket or SPDY/3.1.
 extension KubeletServer {
     /// The requests upgraded: exec and port-forward.
     static func isStreaming(_ head: HTTPRequestHead) -> Bool {
-        head.uri.hasPrefix("/exec/") || head.uri.hasPrefix("/portForward/")
+        head.uri.hasPrefix("/exec/") || head.uri.hasPrefix("/attach/") || head.uri.hasPrefix("/portForward/")
     }
 
     static func decideUpgrade(_ head: HTTPRequestHead, channel: any Channel, source: any ContainerStreamingSource) async -> UpgradeDecision {
@@ -36,6 +37,19 @@ extension KubeletServer {
                 return RemoteCommandServer.accept(head, options: options) { io in
                     do {
                         return .exited(try await runtime.exec(id, command: command, io: io))
+                    } catch {
+                        return .failed("\(error)")
+                    }
+                }
+            case ("attach", 4...5):
+                let options: RemoteCommandOptions
+                do { options = try RemoteCommandOptions { request.value($0) } } catch { return refuse(error) }
+                let id = try await source.runningContainer(namespace: segments[1], pod: segments[2], container: segments[segments.count - 1])
+                let runtime = source.runtime
+                return RemoteCommandServer.accept(head, options: options) { io in
+                    do {
+                        try await runtime.attach(id, io: io)
+                        return .exited(0)
                     } catch {
                         return .failed("\(error)")
                     }

@@ -73,7 +73,8 @@ public struct NodeAgent: Sendable {
         let runtimeName = o.runtime ?? ((try? OCIRuntimeBinary.locate("crun", stateRoot: "", cgroups: cgroups)) != nil ? "crun" : "runc")
         let binary = try OCIRuntimeBinary.locate(runtimeName, stateRoot: "\(o.dataDir)/runtime/\(runtimeName)", cgroups: cgroups)
         let logs = try ContainerLogCopier(logger: Logger(label: "skiff.runtime.logs"))
-        let runtime = try OCIRuntime(binary: binary, root: "\(o.dataDir)/runtime", images: images, cgroups: Cgroups(mode: cgroups),
+        let cgroupFiles = Cgroups(mode: cgroups)
+        let runtime = try OCIRuntime(binary: binary, root: "\(o.dataDir)/runtime", images: images, cgroups: cgroupFiles,
                                      logs: logs, logger: Logger(label: "skiff.runtime"))
         await runtime.recover()
         let version = try await runtime.version()
@@ -116,7 +117,8 @@ public struct NodeAgent: Sendable {
         let server = KubeletServer(port: o.kubeletPort,
                                    tls: ServingTLS(certificatePEM: identity.servingCertificatePEM, keyPEM: identity.servingKeyPEM,
                                                           clientCAPEM: identity.caPEM),
-                                   logSource: kubelet, streaming: kubelet)
+                                   logSource: kubelet, streaming: kubelet,
+                                   routes: ResourceMetrics(runtime: runtime, nodeUsage: { try cgroupFiles.nodeUsage() }).addRoutes)
         return NodeAgent(kubelet: kubelet, client: client, nodeStatus: nodeStatus, server: server, runtime: runtime, images: images, logs: logs,
                          transport: transport, logger: logger)
     }

@@ -179,6 +179,9 @@ public struct ContainerConfig: Sendable, Codable, Equatable {
     public var stdin: Bool
     public var stdinOnce: Bool
     public var tty: Bool
+    /// An ephemeral container's target: the running container whose process namespace it
+    /// joins (kubectl debug --target).
+    public var targetContainerID: String?
     public var resources: LinuxContainerResources
     public var securityContext: LinuxContainerSecurityContext
     public var labels: [String: String]
@@ -325,11 +328,17 @@ public protocol RuntimeService: Sendable {
     func removeContainer(_ id: String) async throws
     func containerStatus(_ id: String) async throws -> ContainerStatus
     func listContainers() async throws -> [ContainerStatus]
+    /// The container's CPU and memory usage now, from its cgroup (for /metrics/resource).
+    func containerStats(_ id: String) async throws -> ContainerStats
     /// Runs a command in a running container and collects its output (probes, hooks).
     func execSync(_ id: String, command: [String], timeout: Duration) async throws -> ExecResult
     /// Runs a command in a running container with its streams connected to a client's
     /// (kubectl exec) and returns its exit code; cancelling kills it.
     func exec(_ id: String, command: [String], io: ExecIO) async throws -> Int32
+    /// Connects a client to a running container's own streams (kubectl attach): its live
+    /// output from now on, and its stdin or terminal when it was started with them.
+    /// Returns when the container exits or the client leaves (cancellation).
+    func attach(_ id: String, io: ExecIO) async throws
     /// A TCP connection to `port` on the sandbox's loopback, in its network namespace
     /// (kubectl port-forward): the connected socket's descriptor, now the caller's.
     func portForward(_ sandboxID: String, port: UInt16) async throws -> Int32

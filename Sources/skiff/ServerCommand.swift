@@ -137,7 +137,7 @@ struct ServerCommand: AsyncParsableCommand {
             authenticator: Authenticator(tokens: [token.secret: "system:skiff-agent"], insecure: insecureHTTP, serviceAccounts: serviceAccounts),
             nodeCertificates: NodeCertificateIssuer(pki: pki, tokenSecret: token.secret),
             services: [WatchCacheService(handler: handler, servicePort: port, advertiseAddress: advertiseAddress ?? MachineInfo.defaultNodeIP(), eventTTL: ttl), ControllerManagerService(handler: handler, options: controllerOptions),
-                       MemoryTrimService(logger: logger)],
+                       MemoryTrimService(logger: logger), ResourceMetricsScraper(handler: handler)],
             onServerRunning: { _ in
                 logger.info("API server listening", metadata: ["url": "\(scheme)://\(bindAddress):\(port)", "kubeconfig": "\(dataDir)/kubeconfig.yaml"])
             },

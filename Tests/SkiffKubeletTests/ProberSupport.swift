@@ -36,7 +36,9 @@ final class FakeExecRuntime: RuntimeService {
     func removeContainer(_ id: String) async throws { throw unsupported() }
     func containerStatus(_ id: String) async throws -> ContainerStatus { throw unsupported() }
     func listContainers() async throws -> [ContainerStatus] { throw unsupported() }
+    func containerStats(_ id: String) async throws -> ContainerStats { throw unsupported() }
     func exec(_ id: String, command: [String], io: ExecIO) async throws -> Int32 { throw unsupported() }
+    func attach(_ id: String, io: ExecIO) async throws { throw unsupported() }
     func portForward(_ sandboxID: String, port: UInt16) async throws -> Int32 { throw unsupported() }
     func containerEvents() -> AsyncStream<String> { AsyncStream { $0.finish() } }
 }

@@ -64,6 +64,26 @@ def test_exec_output_stdin_exit_code_and_container(k, version):
     assert kv.run("exec", "box", "--", "cat", "/tmp/who").stdout == "main\n"
 
 
+class Tmux:
+    """A detached tmux session running `command` in a 100x30 terminal, for `-it` clients."""
+
+    def __init__(self, name, command):
+        self.name = name.replace(".", "-")
+        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", "100", "-y", "30", command + "; sleep 60"], check=True)
+
+    def screen(self):
+        return subprocess.run(["tmux", "capture-pane", "-t", self.name, "-p"], capture_output=True, text=True).stdout
+
+    def type(self, line):
+        subprocess.run(["tmux", "send-keys", "-t", self.name, line, "Enter"], check=True)
+
+    def shows(self, text):
+        wait_for_screen(text, self.screen)
+
+    def close(self):
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 def test_exec_tty_resizes(k, version):
     kv = versioned(k, version)
@@ -72,25 +92,71 @@ def test_exec_tty_resizes(k, version):
                        capture_output=True, text=True, timeout=60)
     assert "33 77" in r.stdout, r
     # A resize during the session reaches the terminal (tmux resizes the window).
-    session = "skiff-" + version.replace(".", "-")
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "100", "-y", "30",
-                    kv.command("exec", "-it", "box", "--", "sh") + "; sleep 60"], check=True)
+    term = Tmux(f"tty-{version}", kv.command("exec", "-it", "box", "--", "sh"))
     try:
-        def screen():
-            return subprocess.run(["tmux", "capture-pane", "-t", session, "-p"], capture_output=True, text=True).stdout
-
-        def shows(text):
-            wait_for_screen(text, screen)
-        shows("/ #")
-        subprocess.run(["tmux", "send-keys", "-t", session, "stty size", "Enter"], check=True)
-        shows("30 100")
-        subprocess.run(["tmux", "resize-window", "-t", session, "-x", "120", "-y", "40"], check=True)
+        term.shows("/ #")
+        term.type("stty size")
+        term.shows("30 100")
+        subprocess.run(["tmux", "resize-window", "-t", term.name, "-x", "120", "-y", "40"], check=True)
         time.sleep(0.5)
-        subprocess.run(["tmux", "send-keys", "-t", session, "stty size", "Enter"], check=True)
-        shows("40 120")
-        subprocess.run(["tmux", "send-keys", "-t", session, "exit", "Enter"], check=True)
+        term.type("stty size")
+        term.shows("40 120")
+        term.type("exit")
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        term.close()
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_attach_to_terminal_and_stdin(k, version):
+    kv = versioned(k, version)
+    ref = image_of(k)
+    name = "term-" + version.replace(".", "-")
+    apply(k, pod(name, None, ref, containers=[
+        {"name": "sh", "image": ref, "command": ["sh"], "stdin": True, "tty": True},
+        {"name": "cat", "image": ref, "command": ["sh", "-c", "while read l; do echo got $l; done"], "stdin": True}]))
+    k.run("wait", "--for=condition=Ready", f"pod/{name}", "--timeout=60s")
+    term = Tmux(f"attach-{version}", kv.command("attach", "-it", name, "-c", "sh"))
+    try:
+        term.shows("If you don't see a command prompt")
+        term.type("echo hello-$((6*7))")
+        term.shows("hello-42")
+        term.type("stty size")
+        term.shows("30 100")
+    finally:
+        term.close()
+    # Without a terminal: stdin goes to the container's stdin, its output comes back.
+    proc = subprocess.Popen(kv.argv("attach", "-i", name, "-c", "cat"), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        proc.stdin.write(f"from-{version}\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline() == f"got from-{version}\n"
+    finally:
+        proc.kill()
+        proc.wait()
+    assert f"got from-{version}" in k.run("logs", name, "-c", "cat").stdout
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_debug_shell_next_to_a_running_container(k, version):
+    kv = versioned(k, version)
+    term = Tmux(f"debug-{version}", kv.command("debug", "-it", "box", f"--image={image_of(k)}", "--target=main", "--", "sh"))
+    try:
+        term.shows("/ #")
+        # The debug container shares the target's processes.
+        term.type("ps")
+        term.shows("httpd -f -p 8080")
+        term.type("exit")
+    finally:
+        term.close()
+    def statuses():
+        return json.loads(k.run("get", "pod", "box", "-o", "json").stdout)["status"].get("ephemeralContainerStatuses", [])
+    wait_for("the debug container exited", lambda: statuses() and all(s["state"].get("terminated") for s in statuses()))
+    # Ephemeral containers are only ever added.
+    spec = json.loads(k.run("get", "pod", "box", "-o", "json").stdout)["spec"]["ephemeralContainers"]
+    r = k.run("patch", "pod", "box", "--subresource=ephemeralcontainers", "--type=json",
+              "-p", json.dumps([{"op": "remove", "path": "/spec/ephemeralContainers/0"}]), check=False)
+    assert r.returncode != 0 and "may not be removed" in r.stderr, r
+    assert json.loads(k.run("get", "pod", "box", "-o", "json").stdout)["spec"]["ephemeralContainers"] == spec
 
 
 @pytest.mark.parametrize("version", VERSIONS)

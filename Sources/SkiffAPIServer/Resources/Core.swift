@@ -57,6 +57,44 @@ enum Core {
         (o[path: ["status", "addresses"]]?.arrayValue ?? []).first { $0["type"]?.stringValue == type }?["address"]?.stringValue ?? "<none>"
     }
 
+    /// Ephemeral containers (kubectl debug) are only ever added: the ones a pod has stay as
+    /// they are; new ones need a unique name and an image, and may not have what a
+    /// container of the pod's lifecycle has (ports, probes, resources, lifecycle hooks).
+    static func ephemeralContainerCauses(new: JSON, old: JSON) -> [APIError.Cause] {
+        var causes: [APIError.Cause] = []
+        let before = old["ephemeralContainers"]?.arrayValue ?? []
+        let after = new["ephemeralContainers"]?.arrayValue ?? []
+        for (i, container) in before.enumerated() {
+            let name = container["name"]?.stringValue ?? ""
+            guard let now = after.first(where: { $0["name"]?.stringValue == name }) else {
+                causes.append(.forbidden("spec.ephemeralContainers", "existing ephemeral containers \"\(name)\" may not be removed"))
+                continue
+            }
+            if now != container { causes.append(.forbidden("spec.ephemeralContainers[\(i)]", "may not be changed")) }
+        }
+        var names = Set(["containers", "initContainers"].flatMap { (new[$0]?.arrayValue ?? []).compactMap { $0["name"]?.stringValue } })
+        for (i, container) in after.enumerated() {
+            let field = "spec.ephemeralContainers[\(i)]"
+            let name = container["name"]?.stringValue ?? ""
+            if name.isEmpty {
+                causes.append(.required("\(field).name"))
+            } else {
+                for msg in Validation.isDNS1123Label(name) { causes.append(.invalid("\(field).name", name, msg)) }
+                if !names.insert(name).inserted { causes.append(.duplicate("\(field).name", name)) }
+            }
+            if before.contains(where: { $0["name"]?.stringValue == name }) { continue }
+            if (container["image"]?.stringValue ?? "").isEmpty { causes.append(.required("\(field).image")) }
+            for key in ["ports", "livenessProbe", "readinessProbe", "startupProbe", "lifecycle", "resources"] where container[key] != nil && container[key] != [:] && container[key] != .null {
+                causes.append(.forbidden("\(field).\(key)", "cannot be set for an Ephemeral Container"))
+            }
+            if let target = container["targetContainerName"]?.stringValue, !target.isEmpty,
+               !(new["containers"]?.arrayValue ?? []).contains(where: { $0["name"]?.stringValue == target }) {
+                causes.append(.init(type: "FieldValueNotFound", message: "Not found: \"\(target)\"", field: "\(field).targetContainerName"))
+            }
+        }
+        return causes
+    }
+
     static func pod(defaultTolerationSeconds: Int64) -> ResourceStrategy {
         var s = ResourceStrategy()
         s.applyDefaults = { o in
@@ -96,7 +134,8 @@ enum Core {
             if let old, let oldSpec = old["spec"], var newSpec = o["spec"] {
                 // Only a few pod spec fields may change after creation.
                 var oldCopy = oldSpec
-                for field in ["activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds", "schedulingGates"] {
+                causes += Self.ephemeralContainerCauses(new: newSpec, old: oldSpec)
+                for field in ["activeDeadlineSeconds", "tolerations", "terminationGracePeriodSeconds", "schedulingGates", "ephemeralContainers"] {
                     newSpec[field] = nil
                     oldCopy[field] = nil
                 }

@@ -30,7 +30,9 @@ public final class NamespaceController: Controller {
     public func sync(key: String) async throws {
         guard let ns = namespaces.indexer.get(key), ns.deletionTimestamp != nil else { return }
         var remaining = 0
-        for (resource, verbs) in try await client.serverResources() where resource.namespaced && verbs.contains("list") {
+        // Only what can be deleted, as upstream's deleter filters discovery (metrics.k8s.io
+        // pods are listable, not deletable: they go with the pods).
+        for (resource, verbs) in try await client.serverResources() where resource.namespaced && verbs.contains("list") && verbs.contains("delete") {
             if verbs.contains("deletecollection") {
                 try await client.deleteCollection(resource, namespace: key)
             }

@@ -63,6 +63,10 @@ public final class ContainerLogCopier: @unchecked Sendable {
     private var drainedIDs: Set<String> = []
     private var closed = false
     private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
+    /// Attached clients by container, under a lock of their own: a subscription's end runs
+    /// its termination handler at once, possibly where `lock` is held.
+    private let subscribersLock = NSLock()
+    private var subscribers: [String: [UUID: AsyncStream<(stream: String, bytes: [UInt8])>.Continuation]] = [:]
 
     private let wakeRead: Int32
     private let wakeWrite: Int32
@@ -95,16 +99,29 @@ public final class ContainerLogCopier: @unchecked Sendable {
     public func start(containerID: String, stdoutFIFO: String, stderrFIFO: String, logPath: String) throws {
         if isKnown(containerID) { return }
         var opened: [Int32] = []
-        func fail(_ op: String, _ path: String) -> LogCopyError {
-            let e = LogCopyError(operation: op, path: path, errno: errno)
-            for fd in opened { close(fd) }
-            return e
-        }
         for fifo in [stdoutFIFO, stderrFIFO] {
             let fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-            guard fd >= 0 else { throw fail("open", fifo) }
+            guard fd >= 0 else {
+                let e = LogCopyError(operation: "open", path: fifo, errno: errno)
+                for fd in opened { close(fd) }
+                throw e
+            }
             opened.append(fd)
         }
+        try begin(containerID: containerID, streams: [Stream(name: "stdout", fd: opened[0]), Stream(name: "stderr", fd: opened[1])],
+                  logPath: logPath)
+    }
+
+    /// Starts copying a container's terminal (its master, which this takes over): one
+    /// stream, recorded as stdout, that ends when the container's side closes.
+    public func start(containerID: String, terminal: Int32, logPath: String) throws {
+        _ = fcntl(terminal, F_SETFL, fcntl(terminal, F_GETFL) | O_NONBLOCK)
+        _ = fcntl(terminal, F_SETFD, FD_CLOEXEC)
+        try begin(containerID: containerID, streams: [Stream(name: "stdout", fd: terminal)], logPath: logPath)
+    }
+
+    private func begin(containerID: String, streams: [Stream], logPath: String) throws {
+        let opened = streams.map(\.fd)
         do {
             try FileManager.default.createDirectory(atPath: (logPath as NSString).deletingLastPathComponent,
                                                     withIntermediateDirectories: true)
@@ -113,11 +130,14 @@ public final class ContainerLogCopier: @unchecked Sendable {
             throw error
         }
         let logFD = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
-        guard logFD >= 0 else { throw fail("open", logPath) }
+        guard logFD >= 0 else {
+            let e = LogCopyError(operation: "open", path: logPath, errno: errno)
+            for fd in opened { close(fd) }
+            throw e
+        }
         var st = stat()
         fstat(logFD, &st)
-        let copy = Copy(containerID: containerID, logPath: logPath, logFD: logFD, size: Int(st.st_size),
-                        streams: [Stream(name: "stdout", fd: opened[0]), Stream(name: "stderr", fd: opened[1])])
+        let copy = Copy(containerID: containerID, logPath: logPath, logFD: logFD, size: Int(st.st_size), streams: streams)
         lock.lock()
         if copies[containerID] != nil || drainedIDs.contains(containerID) || closed {
             lock.unlock()
@@ -130,6 +150,29 @@ public final class ContainerLogCopier: @unchecked Sendable {
         for index in copy.streams.indices { pump(copy, index) }
         lock.unlock()
         wake()
+    }
+
+    /// The container's output as it is read from now on, raw (`kubectl attach` shows a
+    /// prompt before its line ends); finishes when the container's output ends.
+    public func subscribe(containerID: String) -> AsyncStream<(stream: String, bytes: [UInt8])> {
+        let (stream, continuation) = AsyncStream.makeStream(of: (stream: String, bytes: [UInt8]).self)
+        let id = UUID()
+        // Under both locks (in the order the poll thread takes them): a copy that ends
+        // meanwhile finishes this subscription too.
+        let copying = lock.withLock {
+            guard copies[containerID] != nil else { return false }
+            subscribersLock.withLock { subscribers[containerID, default: [:]][id] = continuation }
+            return true
+        }
+        guard copying else {
+            continuation.finish()
+            return stream
+        }
+        continuation.onTermination = { [weak self] _ in
+            guard let self else { return }
+            self.subscribersLock.withLock { _ = self.subscribers[containerID]?.removeValue(forKey: id) }
+        }
+        return stream
     }
 
     /// Returns once both of the container's FIFOs reached EOF and every byte is in the log
@@ -241,7 +284,9 @@ public final class ContainerLogCopier: @unchecked Sendable {
             } else if errno == EINTR {
                 continue
             } else {
-                if errno != EAGAIN {
+                if errno == EIO {
+                    endStream(copy, index)  // a terminal whose container side has closed
+                } else if errno != EAGAIN {
                     logger.error("reading container output failed", metadata: ["container": "\(copy.containerID)", "errno": "\(errno)"])
                     endStream(copy, index)
                 }
@@ -253,6 +298,9 @@ public final class ContainerLogCopier: @unchecked Sendable {
     /// Splits new output into records: a full line as F; a line longer than
     /// `CRILogFormat.maxRecordContent` as P pieces followed by its F end.
     private func accept(_ copy: Copy, _ stream: Stream, _ bytes: ArraySlice<UInt8>) {
+        for subscriber in subscribersLock.withLock({ Array((subscribers[copy.containerID] ?? [:]).values) }) {
+            subscriber.yield((stream.name, Array(bytes)))
+        }
         stream.pending.append(contentsOf: bytes)
         let time = now()
         let max = CRILogFormat.maxRecordContent
@@ -303,6 +351,9 @@ public final class ContainerLogCopier: @unchecked Sendable {
         if copy.logFD >= 0 { close(copy.logFD) }
         copy.logFD = -1
         copies[copy.containerID] = nil
+        for subscriber in subscribersLock.withLock({ subscribers.removeValue(forKey: copy.containerID) ?? [:] }).values {
+            subscriber.finish()
+        }
         for waiter in copy.waiters { waiter.resume() }
         copy.waiters = []
     }

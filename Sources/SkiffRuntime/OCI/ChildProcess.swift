@@ -44,10 +44,10 @@ public enum ChildProcess {
 
     /// Runs a program to completion, feeding `input` and collecting stdout and stderr.
     /// A `timeout` kills it (SIGKILL) and reports status 137.
-    /// `stdoutFD`/`stderrFD` hand the child a descriptor of the caller's instead of a pipe
-    /// (a container's log FIFO); the result then holds nothing for that stream.
+    /// `stdinFD`/`stdoutFD`/`stderrFD` hand the child a descriptor of the caller's instead
+    /// of a pipe (a container's stdin and log FIFOs); the result then holds nothing for that stream.
     public static func run(_ path: String, _ args: [String], environment: [String]? = nil, input: [UInt8] = [],
-                           stdoutFD: Int32? = nil, stderrFD: Int32? = nil,
+                           stdinFD: Int32? = nil, stdoutFD: Int32? = nil, stderrFD: Int32? = nil,
                            hideMount: String? = nil, timeout: Duration? = nil) async throws -> Result {
         var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
         guard skiff_pipe_cloexec(&inPipe) == 0 else { throw SpawnError(path: path, errno: errno) }
@@ -61,7 +61,7 @@ public enum ChildProcess {
         }
         let child: (pid: pid_t, pidfd: Int32)
         do {
-            child = try spawn(path, args, environment: environment, stdin: inPipe[0], stdout: stdoutFD ?? outPipe[1],
+            child = try spawn(path, args, environment: environment, stdin: stdinFD ?? inPipe[0], stdout: stdoutFD ?? outPipe[1],
                               stderr: stderrFD ?? errPipe[1], hideMount: hideMount)
         } catch {
             closeAll(inPipe + outPipe + errPipe)

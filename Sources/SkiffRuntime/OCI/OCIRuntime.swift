@@ -36,6 +36,10 @@ public actor OCIRuntime: RuntimeService {
     var network: CNINetwork?
     var sandboxes: [String: SandboxRecord] = [:]
     var containers: [String: ContainerRecord] = [:]
+    /// Terminal masters of containers started with `tty` (attach writes and resizes here).
+    var terminals: [String: Int32] = [:]
+    /// Marks a container created with a terminal (kept in its persisted record).
+    static let terminalAnnotation = "skiff.io/tty"
     let exitStream: AsyncStream<(String, Int32?)>
     let exitContinuation: AsyncStream<(String, Int32?)>.Continuation
     let eventStream: AsyncStream<String>
@@ -229,7 +233,8 @@ public actor OCIRuntime: RuntimeService {
         let record = ContainerRecord(
             status: ContainerStatus(id: id, sandboxID: sandboxID, name: config.name, attempt: config.attempt, state: .created,
                                     createdAt: Date(), image: config.image, imageRef: image.repoDigests.first ?? image.id,
-                                    logPath: logPath, labels: config.labels, annotations: config.annotations),
+                                    logPath: logPath, labels: config.labels,
+                                    annotations: config.annotations.merging(config.tty ? [Self.terminalAnnotation: "true"] : [:]) { $1 }),
             directory: dir, cgroupsPath: cgroupsPath, pid: 0)
         let fm = FileManager.default
         for sub in ["rootfs", "upper", "work"] { try fm.createDirectory(atPath: "\(dir)/\(sub)", withIntermediateDirectories: true) }
@@ -243,10 +248,17 @@ public actor OCIRuntime: RuntimeService {
             let user = try SpecBuilder.resolveUser(security: config.securityContext, imageUser: image.config.user,
                                                    passwd: try? String(contentsOfFile: "\(rootfs)/etc/passwd", encoding: .utf8),
                                                    group: try? String(contentsOfFile: "\(rootfs)/etc/group", encoding: .utf8))
+            var targetPID: String?
+            if let target = config.targetContainerID {
+                guard let pid = containers[target]?.pid, pid > 0, containers[target]?.status.state == .running else {
+                    throw RuntimeError("CreateContainerError", "the target container \(target) is not running")
+                }
+                targetPID = "/proc/\(pid)/ns/pid"
+            }
             let paths = SpecBuilder.SandboxPaths(network: sandbox.netns, ipc: sandbox.ipcns, uts: sandbox.utsns,
                                                  hosts: "\(sandbox.directory)/hosts",
                                                  resolvConf: fm.fileExists(atPath: "\(sandbox.directory)/resolv.conf") ? "\(sandbox.directory)/resolv.conf" : nil,
-                                                 hostname: "\(sandbox.directory)/hostname", shm: sandbox.shm)
+                                                 hostname: "\(sandbox.directory)/hostname", shm: sandbox.shm, pid: targetPID)
             let spec = SpecBuilder().build(container: config, sandbox: sandbox.status.config, image: image.config, user: user,
                                            rootfs: rootfs, paths: paths, cgroupsPath: cgroupsPath)
             let encoder = JSONEncoder()
@@ -254,7 +266,8 @@ public actor OCIRuntime: RuntimeService {
             try encoder.encode(spec).write(to: URL(fileURLWithPath: "\(dir)/config.json"))
 
             try fm.createDirectory(atPath: (logPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            for stream in ["stdout", "stderr"] where mkfifo("\(dir)/\(stream)", 0o600) != 0 && errno != EEXIST {
+            let pipes = ["stdout", "stderr"] + (config.stdin && !config.tty ? ["stdin"] : [])
+            for stream in pipes where mkfifo("\(dir)/\(stream)", 0o600) != 0 && errno != EEXIST {
                 throw RuntimeError("CreateContainerError", "cannot make the log pipe: \(String(cString: strerror(errno)))")
             }
             try persist(record)
@@ -287,9 +300,33 @@ public actor OCIRuntime: RuntimeService {
                 guard fd >= 0 else { throw RuntimeError("RunContainerError", "cannot open the log pipe: \(String(cString: strerror(errno)))") }
                 fifoFDs.append(fd)
             }
-            try logs.start(containerID: id, stdoutFIFO: "\(dir)/stdout", stderrFIFO: "\(dir)/stderr", logPath: record.status.logPath)
-            try await binary.create(id: id, bundle: dir, pidFile: "\(dir)/pid", logFile: "\(dir)/runtime.log",
-                                    stdoutFD: fifoFDs[0], stderrFD: fifoFDs[1])
+            // stdin: a FIFO the container holds open itself (read-write), so it never sees
+            // the end of its input; attach writes into it.
+            let stdinFIFO = "\(dir)/stdin"
+            var stdinFD: Int32 = -1
+            if FileManager.default.fileExists(atPath: stdinFIFO) {
+                stdinFD = open(stdinFIFO, O_RDWR | O_CLOEXEC)
+                guard stdinFD >= 0 else { throw RuntimeError("RunContainerError", "cannot open the stdin pipe: \(String(cString: strerror(errno)))") }
+                fifoFDs.append(stdinFD)
+            }
+            if record.status.annotations[Self.terminalAnnotation] == "true" {
+                // A terminal: its master feeds the log (as stdout) and attached clients.
+                let socket = "\(dir)/console.sock"
+                unlink(socket)
+                let listener = skiff_console_listen(socket)
+                guard listener >= 0 else { throw RuntimeError("RunContainerError", "console socket: \(String(cString: strerror(-listener)))") }
+                defer { close(listener); unlink(socket) }
+                try await binary.create(id: id, bundle: dir, pidFile: "\(dir)/pid", logFile: "\(dir)/runtime.log",
+                                        stdoutFD: fifoFDs[0], stderrFD: fifoFDs[1], consoleSocket: socket)
+                let master = skiff_console_receive(listener, -1, 5000)
+                guard master >= 0 else { throw RuntimeError("RunContainerError", "no terminal from \(binary.name): \(String(cString: strerror(-master)))") }
+                terminals[id] = master
+                try logs.start(containerID: id, terminal: dup(master), logPath: record.status.logPath)
+            } else {
+                try logs.start(containerID: id, stdoutFIFO: "\(dir)/stdout", stderrFIFO: "\(dir)/stderr", logPath: record.status.logPath)
+                try await binary.create(id: id, bundle: dir, pidFile: "\(dir)/pid", logFile: "\(dir)/runtime.log",
+                                        stdinFD: stdinFD, stdoutFD: fifoFDs[0], stderrFD: fifoFDs[1])
+            }
             let pidText = (try? String(contentsOfFile: "\(dir)/pid", encoding: .utf8)) ?? ""
             record.pid = Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
             containers[id] = record
@@ -327,6 +364,7 @@ public actor OCIRuntime: RuntimeService {
         while !logs.isDrained(containerID: id), ContinuousClock.now < deadline {
             do { try await Task.sleep(for: .milliseconds(10)) } catch { break }
         }
+        if let master = terminals.removeValue(forKey: id) { close(master) }
         // Removed meanwhile (the actor was free while waiting): nothing to record.
         guard var record = containers[id], record.status.state != .exited else { return }
         let oom = cgroups.oomKills(record.cgroupsPath) > 0
@@ -389,6 +427,7 @@ public actor OCIRuntime: RuntimeService {
             try? await binary.delete(id: id, force: true)
         }
         logs.stop(containerID: id)
+        if let master = terminals.removeValue(forKey: id) { close(master) }
         Self.unmount("\(record.directory)/rootfs")
         do { try cgroups.remove(record.cgroupsPath) } catch {
             logger.warning("container cgroup not removed", metadata: ["container": "\(id)", "error": "\(error)"])
@@ -419,6 +458,23 @@ public actor OCIRuntime: RuntimeService {
             throw RuntimeError("NotRunning", "container \(id) is not running")
         }
         return try await binary.exec(id: id, bundle: record.directory, command: command, io: io)
+    }
+
+    public func attach(_ id: String, io: ExecIO) async throws {
+        guard let record = containers[id], record.status.state == .running else {
+            throw RuntimeError("NotRunning", "container \(id) is not running")
+        }
+        let stdinFIFO = "\(record.directory)/stdin"
+        let input: Int32
+        if let master = terminals[id] {
+            input = dup(master)
+        } else if io.stdin != nil, FileManager.default.fileExists(atPath: stdinFIFO) {
+            input = open(stdinFIFO, O_WRONLY | O_CLOEXEC)
+        } else {
+            input = -1
+        }
+        let terminal = terminals[id] != nil ? input : nil
+        try await ContainerAttach.run(output: logs.subscribe(containerID: id), input: input, terminal: terminal, io: io)
     }
 
     public func portForward(_ sandboxID: String, port: UInt16) async throws -> Int32 {

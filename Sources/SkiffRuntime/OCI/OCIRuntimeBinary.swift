@@ -42,9 +42,9 @@ public struct OCIRuntimeBinary: Sendable {
     }
 
     @discardableResult
-    func invoke(_ verb: String, _ args: [String], logFile: String? = nil, stdoutFD: Int32? = nil, stderrFD: Int32? = nil,
+    func invoke(_ verb: String, _ args: [String], logFile: String? = nil, stdinFD: Int32? = nil, stdoutFD: Int32? = nil, stderrFD: Int32? = nil,
                 hide: Bool = false, timeout: Duration? = .seconds(60)) async throws -> ChildProcess.Result {
-        let result = try await ChildProcess.run(path, global(logFile) + [verb] + args, stdoutFD: stdoutFD, stderrFD: stderrFD,
+        let result = try await ChildProcess.run(path, global(logFile) + [verb] + args, stdinFD: stdinFD, stdoutFD: stdoutFD, stderrFD: stderrFD,
                                                 hideMount: hide ? hideMount : nil, timeout: timeout)
         guard result.status == 0 else {
             var output = (result.stderrString + result.stdoutString).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -76,10 +76,12 @@ public struct OCIRuntimeBinary: Sendable {
     }
 
     /// Creates the container: its init waits for `start`. Its stdout and stderr are the
-    /// given descriptors (the log FIFOs).
-    public func create(id: String, bundle: String, pidFile: String, logFile: String, stdoutFD: Int32, stderrFD: Int32) async throws {
-        try await invoke("create", ["--bundle", bundle, "--pid-file", pidFile, id], logFile: logFile,
-                         stdoutFD: stdoutFD, stderrFD: stderrFD, hide: true)
+    /// given descriptors (the log FIFOs), its stdin `stdinFD` (-1: none); with a
+    /// `consoleSocket` it gets a terminal instead, whose master the runtime sends there.
+    public func create(id: String, bundle: String, pidFile: String, logFile: String, stdinFD: Int32 = -1, stdoutFD: Int32, stderrFD: Int32,
+                       consoleSocket: String? = nil) async throws {
+        try await invoke("create", ["--bundle", bundle, "--pid-file", pidFile] + (consoleSocket.map { ["--console-socket", $0] } ?? []) + [id],
+                         logFile: logFile, stdinFD: stdinFD, stdoutFD: stdoutFD, stderrFD: stderrFD, hide: true)
     }
 
     public func start(id: String) async throws { try await invoke("start", [id]) }

@@ -14,8 +14,12 @@ public struct SpecBuilder: Sendable {
         public var resolvConf: String?
         public var hostname: String
         public var shm: String?
+        /// Another container's process namespace to join (`/proc/<pid>/ns/pid`); nil: its own.
+        public var pid: String?
 
-        public init(network: String?, ipc: String?, uts: String?, hosts: String, resolvConf: String?, hostname: String, shm: String?) {
+        public init(network: String?, ipc: String?, uts: String?, hosts: String, resolvConf: String?, hostname: String, shm: String?,
+                    pid: String? = nil) {
+            self.pid = pid
             self.network = network
             self.ipc = ipc
             self.uts = uts
@@ -123,7 +127,7 @@ public struct SpecBuilder: Sendable {
         let sc = c.securityContext
         let caps = Self.capabilities(sc.capabilities, privileged: sc.privileged)
         let process = OCISpec.Process(
-            terminal: false,
+            terminal: c.tty,
             user: .init(uid: user.uid, gid: user.gid, additionalGids: user.additionalGids.isEmpty ? nil : user.additionalGids),
             args: Self.processArgs(command: c.command, args: c.args, image: image),
             env: Self.environment(image: image.env, container: c.envs, hostname: sandbox.hostname),
@@ -163,7 +167,7 @@ public struct SpecBuilder: Sendable {
                                 options: ["rbind", propagation, m.readOnly ? "ro" : "rw"]))
         }
 
-        var namespaces: [OCISpec.Namespace] = [.init(type: "pid"), .init(type: "mount")]
+        var namespaces: [OCISpec.Namespace] = [.init(type: "pid", path: paths.pid), .init(type: "mount")]
         namespaces.append(.init(type: "ipc", path: paths.ipc))
         if let uts = paths.uts { namespaces.append(.init(type: "uts", path: uts)) }
         if let net = paths.network { namespaces.append(.init(type: "network", path: net)) }
