@@ -21,11 +21,18 @@ enum Other {
                 }
                 let metrics = o[path: ["spec", "metrics"]]?.arrayValue ?? []
                 if metrics.isEmpty { return "<none>" }
+                // Each target beside its current value from status.currentMetrics, as kubectl prints them.
+                let currents = o[path: ["status", "currentMetrics"]]?.arrayValue ?? []
                 return .string(metrics.map { m in
                     let name = m[path: ["resource", "name"]]?.stringValue ?? m["type"]?.stringValue ?? ""
-                    let target = m[path: ["resource", "target", "averageUtilization"]]?.int64Value.map { "\($0)%" }
-                        ?? m[path: ["resource", "target", "averageValue"]]?.stringValue ?? "<unknown>"
-                    return "\(name): <unknown>/\(target)"
+                    let current = currents.first { $0["type"] == m["type"] && $0[path: ["resource", "name"]] == m[path: ["resource", "name"]] }
+                    if let target = m[path: ["resource", "target", "averageUtilization"]]?.int64Value {
+                        let now = current?[path: ["resource", "current", "averageUtilization"]]?.int64Value.map { "\($0)%" } ?? "<unknown>"
+                        return "\(name): \(now)/\(target)%"
+                    }
+                    let target = m[path: ["resource", "target", "averageValue"]]?.stringValue ?? "<unknown>"
+                    let now = current?[path: ["resource", "current", "averageValue"]]?.stringValue ?? "<unknown>"
+                    return "\(name): \(now)/\(target)"
                 }.joined(separator: ", "))
             },
             TableColumn("MinPods", type: "integer") { o, _ in .number(JSONNumber(o[path: ["spec", "minReplicas"]]?.int64Value ?? 1)) },
