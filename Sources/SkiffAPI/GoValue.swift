@@ -2,6 +2,10 @@ import SkiffCore
 
 /// How upstream's Go code sees a decoded JSON value: its dynamic type, `==`, and `fmt`'s
 /// printing (which its error messages carry).
+/// Go's strconv.FormatFloat(v, 'g', -1, 64), as Go programs print floats (Prometheus sample
+/// values among them).
+public func goFormatFloat(_ value: Double) -> String { GoValue.goFloat(value) }
+
 enum GoValue {
     enum Kind: Equatable { case null, bool, string, int64, float64, object, array }
 

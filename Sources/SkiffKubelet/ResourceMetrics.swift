@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import SkiffAPI
 import SkiffRuntime
 
 /// The kubelet's resource metrics: `/metrics/resource` in Prometheus text format with
@@ -174,7 +175,7 @@ public struct ResourceMetrics: Sendable {
                 if !sample.labels.isEmpty {
                     out += "{" + sample.labels.map { "\($0.0)=\"\(escapeLabel($0.1))\"" }.joined(separator: ",") + "}"
                 }
-                out += " " + GoFloat.prometheus(sample.value)
+                out += " " + goFormatFloat(sample.value)
                 if let t = sample.timestamp { out += " \(t)" }
                 out += "\n"
             }
@@ -287,56 +288,3 @@ struct ProcessUsage {
     }
 }
 
-/// Go's strconv.FormatFloat(v, 'g', -1, 64), which Prometheus' text format writes sample
-/// values with: the shortest digits that read back as the same double, in %e form when
-/// the decimal exponent is below -4 or at least 6 ("4.8", "1.2715470848e+10").
-enum GoFloat {
-    static func prometheus(_ v: Double) -> String {
-        if v.isNaN { return "NaN" }
-        if v.isInfinite { return v > 0 ? "+Inf" : "-Inf" }
-        if v == 0 { return "0" }
-        let (digits, point) = shortestDigits(abs(v))
-        let sign = v < 0 ? "-" : ""
-        let exponent = point - 1
-        if exponent < -4 || exponent >= 6 {
-            var mantissa = String(digits.prefix(1))
-            if digits.count > 1 { mantissa += "." + digits.dropFirst() }
-            let e = abs(exponent)
-            return sign + mantissa + "e" + (exponent < 0 ? "-" : "+") + (e < 10 ? "0" : "") + String(e)
-        }
-        var out = sign
-        if point > 0 {
-            let whole = digits.prefix(point)
-            out += whole + String(repeating: "0", count: max(0, point - digits.count))
-        } else {
-            out += "0"
-        }
-        let fractionDigits = max(digits.count - point, 0)
-        if fractionDigits > 0 {
-            out += "."
-            for i in 0..<fractionDigits {
-                let index = point + i
-                out += index >= 0 && index < digits.count ? String(digits[digits.index(digits.startIndex, offsetBy: index)]) : "0"
-            }
-        }
-        return out
-    }
-
-    /// The shortest round-tripping decimal digits of a positive finite `v` (Swift's
-    /// description computes the same ones Go does) and the position of the decimal point:
-    /// v = 0.d₁d₂… × 10^point.
-    static func shortestDigits(_ v: Double) -> (digits: String, point: Int) {
-        let text = v.description
-        let parts = text.split(separator: "e", maxSplits: 1)
-        let mantissa = parts[0]
-        let exponent = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
-        var point = mantissa.firstIndex(of: ".").map { mantissa.distance(from: mantissa.startIndex, to: $0) } ?? mantissa.count
-        var digits = Substring(mantissa.filter { $0 != "." })
-        while digits.first == "0" {
-            digits = digits.dropFirst()
-            point -= 1
-        }
-        while digits.last == "0" { digits = digits.dropLast() }
-        return (String(digits), point + exponent)
-    }
-}

@@ -149,7 +149,7 @@ struct ProtocolUpgrader: NIOTypedHTTPServerProtocolUpgrader {
             switch await decide(upgradeRequest, channel) {
             case .refuse(let status, let contentType, let body):
                 // Answered here: the upgrade handler would not pass this request on.
-                var headers = HTTPHeaders([("Content-Type", contentType), ("Content-Length", "\(body.count)"), ("Connection", "close")])
+                let headers = HTTPHeaders([("Content-Type", contentType), ("Content-Length", "\(body.count)"), ("Connection", "close")])
                 let head = HTTPResponseHead(version: .http1_1, status: .init(statusCode: status), headers: headers)
                 channel.write(HTTPServerResponsePart.head(head), promise: nil)
                 channel.write(HTTPServerResponsePart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil)

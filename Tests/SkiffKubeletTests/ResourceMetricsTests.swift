@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOSSL
 import ServiceLifecycle
+import SkiffAPI
 import SkiffCore
 import SkiffRuntime
 import SkiffStore
@@ -140,7 +141,7 @@ func nodeUsage(cpu: UInt64, memory: UInt64, at: Date) -> NodeUsage {
         (1e100, "1e+100"), (Double.infinity, "+Inf"), (-Double.infinity, "-Inf"), (Double.nan, "NaN"), (5e-324, "5e-324"),
     ])
     func formatsFloatsAsGo(value: Double, text: String) {
-        #expect(GoFloat.prometheus(value) == text)
+        #expect(goFormatFloat(value) == text)
     }
 
     @Test func collectsRunningContainersOfPods() async {
