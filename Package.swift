@@ -250,7 +250,17 @@ let package = Package(
             path: "Benchmarks/DNSBench"
         ),
         .testTarget(name: "SkiffCoreTests", dependencies: ["SkiffCore"]),
-        .testTarget(name: "SkiffStreamingTests", dependencies: ["SkiffStreaming", "CImageSys"]),
+        .testTarget(
+            name: "SkiffStreamingTests",
+            dependencies: [
+                "SkiffStreaming", "CImageSys", "SkiffCore", "SkiffRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "SkiffProxyTests", dependencies: ["SkiffProxy", "SkiffCore"], exclude: ["Golden"]),
         .testTarget(
             name: "SkiffDNSTests",
