@@ -27,6 +27,17 @@ import Testing
         let sandboxConfig = PodSandboxConfig(name: "burn", namespace: "default", uid: "uid-stats-\(runtimeName)", hostname: "burn",
                                              logDirectory: "\(base)/logs", hostNetwork: true, cgroupParent: "/skiff-test/stats-\(runtimeName)")
         let sandbox = try await runtime.runPodSandbox(sandboxConfig)
+        // Whatever fails below, the sandbox goes: no mount, process or cgroup stays.
+        do {
+            try await measure(runtime, cgroups, sandbox: sandbox, sandboxConfig: sandboxConfig)
+        } catch {
+            Issue.record(error)
+        }
+        try await runtime.stopPodSandbox(sandbox)
+        try await runtime.removePodSandbox(sandbox)
+    }
+
+    func measure(_ runtime: OCIRuntime, _ cgroups: Cgroups, sandbox: String, sandboxConfig: PodSandboxConfig) async throws {
         // Busy for a moment, then idle in a shell that holds a 4 MB string.
         let script = "x=$(yes | head -c 4000000); i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; while :; do sleep 1; done"
         let id = try await runtime.createContainer(sandboxID: sandbox, config: ContainerConfig(
@@ -49,7 +60,5 @@ import Testing
         let stopped = try await runtime.containerStats(id)
         #expect(stopped.cpu == nil && stopped.memory == nil)
         await #expect(throws: RuntimeError.self) { try await runtime.containerStats("nope") }
-        try await runtime.stopPodSandbox(sandbox)
-        try await runtime.removePodSandbox(sandbox)
     }
 }

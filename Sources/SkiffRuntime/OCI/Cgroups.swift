@@ -47,12 +47,13 @@ public struct Cgroups: Sendable {
         return 0
     }
 
-    /// Every directory this cgroup path has in the mounted hierarchies.
+    /// Every directory this cgroup path has in the mounted hierarchies — on a hybrid host
+    /// the cgroup2 one (`unified`) too, where runc makes every container's cgroup as well.
     public func directories(_ path: String) -> [String] {
         if mode == .v2 { return ["\(root)\(path)"] }
         let controllers = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
         var dirs: [String] = []
-        for c in controllers.sorted() where c != "unified" {
+        for c in controllers.sorted() {
             let full = "\(root)/\(c)"
             var isDir: ObjCBool = false
             // Skip the cpu -> cpu,cpuacct style symlinks: the real directory is listed too.
