@@ -24,6 +24,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "Tests", "e2e"))
 import conftest  # noqa: E402
 import images  # noqa: E402
+from test_node import Up  # noqa: E402
 from kubernetes import client, config, watch  # noqa: E402
 
 CLUSTER_CIDR = "10.42.0.0/16"
@@ -42,13 +43,7 @@ def rss_mb(pid):
 
 
 def cleanup_node(data_dir):
-    for runtime in ["crun", "runc"]:
-        root = os.path.join(data_dir, "runtime", runtime)
-        for state in (os.listdir(root) if os.path.isdir(root) else []):
-            subprocess.run([runtime, "--root", root, "delete", "-f", state], capture_output=True)
-    for line in reversed(open("/proc/self/mountinfo").read().splitlines()):
-        if line.split()[4].startswith(data_dir):
-            subprocess.run(["umount", "-l", line.split()[4]], capture_output=True)
+    Up.remove_containers_and_mounts(data_dir)
     subprocess.run(["nft", "delete", "table", "ip", "skiff_node"], capture_output=True)
     subprocess.run([conftest.SKIFF, "agent", "--cleanup-proxy"], capture_output=True)
     subprocess.run(["ip", "link", "del", "cni0"], capture_output=True)

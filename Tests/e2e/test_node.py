@@ -107,6 +107,14 @@ class Up:
             mountpoint = line.split()[4]
             if mountpoint.startswith(data_dir):
                 subprocess.run(["umount", "-l", mountpoint], capture_output=True)
+        # The pods' cgroups, now empty (the kubelet removes them only for pods it deletes).
+        for hierarchy in glob.glob("/sys/fs/cgroup/*/kubepods") + glob.glob("/sys/fs/cgroup/kubepods"):
+            for root, dirs, _ in os.walk(hierarchy, topdown=False):
+                for d in dirs:
+                    try:
+                        os.rmdir(os.path.join(root, d))
+                    except OSError:
+                        pass
 
     def cleanup(self):
         """Everything the node made on the host goes, as `rm -rf` of a node would need."""
