@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Crypto
 import Foundation
+import Hummingbird
 import Logging
 import NIOCore
 import NIOSSL
@@ -87,9 +88,10 @@ struct FakeLogSource: ContainerLogSource {
 }
 
 /// A KubeletServer on a loopback port for the duration of `body`.
-func withKubeletServer(_ pki: TestPKI, _ source: FakeLogSource, _ body: (Int) async throws -> Void) async throws {
+func withKubeletServer(_ pki: TestPKI, _ source: FakeLogSource, routes: @escaping @Sendable (Router<KubeletRequestContext>) -> Void = { _ in },
+                       _ body: (Int) async throws -> Void) async throws {
     let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-    let server = KubeletServer(host: "127.0.0.1", port: 0, tls: pki.servingTLS, logSource: source, onServerRunning: { channel in
+    let server = KubeletServer(host: "127.0.0.1", port: 0, tls: pki.servingTLS, logSource: source, routes: routes, onServerRunning: { channel in
         continuation.yield(channel.localAddress?.port ?? 0)
     })
     let services = ServiceGroup(services: [server], logger: Logger(label: "test"))

@@ -172,22 +172,7 @@ func nodeUsage(cpu: UInt64, memory: UInt64, at: Date) -> NodeUsage {
 
 /// A kubelet server serving the resource metrics of `runtime` on a loopback port.
 func withMetricsKubelet(_ pki: TestPKI, _ metrics: ResourceMetrics, _ body: (Int) async throws -> Void) async throws {
-    let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
-    let server = KubeletServer(host: "127.0.0.1", port: 0, tls: pki.servingTLS, logSource: FakeLogSource(c1: try makeLogFile()),
-                               routes: metrics.addRoutes, onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) })
-    let services = ServiceGroup(services: [server], logger: Logger(label: "test"))
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await services.run() }
-        var iterator = ports.makeAsyncIterator()
-        let port = await iterator.next() ?? 0
-        do {
-            try await body(port)
-        } catch {
-            await services.triggerGracefulShutdown()
-            throw error
-        }
-        await services.triggerGracefulShutdown()
-    }
+    try await withKubeletServer(pki, FakeLogSource(c1: try makeLogFile()), routes: metrics.addRoutes, body)
 }
 
 @Suite struct ResourceMetricsEndToEndTests {
