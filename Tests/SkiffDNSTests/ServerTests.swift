@@ -89,7 +89,9 @@ import Testing
     @Test func triesTheNextUpstreamWhenOneTimesOut() async throws {
         let silent = try await FakeUpstream.start { _, _ in nil }
         let good = try await Self.exampleUpstream()
-        try await withServer(makeDNS(upstreams: [silent, good], timeout: .milliseconds(200))) { port in
+        // Each upstream gets 1.5 s: the good one must answer within it even on a loaded machine
+        // (the client waits 5 s).
+        try await withServer(makeDNS(upstreams: [silent, good], timeout: .milliseconds(1500))) { port in
             let r = try await udp(port, "example.com")
             #expect(r.addresses == ["93.184.216.34"])
             #expect(silent.queries.count == 1 && good.queries.count == 1)
