@@ -33,31 +33,7 @@ public struct APIRequest: Sendable {
 
     public func header(_ name: String) -> String? { headers[name.lowercased()] }
 
-    public static func parseQuery(_ s: String) -> [String: [String]] {
-        var q: [String: [String]] = [:]
-        for pair in s.split(separator: "&") where !pair.isEmpty {
-            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = percentDecode(String(kv[0]))
-            q[key, default: []].append(kv.count > 1 ? percentDecode(String(kv[1])) : "")
-        }
-        return q
-    }
-
-    static func percentDecode(_ s: String) -> String {
-        var out: [UInt8] = []
-        let b = Array(s.utf8)
-        var i = 0
-        while i < b.count {
-            if b[i] == UInt8(ascii: "%"), i + 2 < b.count, let v = UInt8(String(decoding: b[(i + 1)...(i + 2)], as: UTF8.self), radix: 16) {
-                out.append(v)
-                i += 3
-            } else {
-                out.append(b[i] == UInt8(ascii: "+") ? UInt8(ascii: " ") : b[i])
-                i += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    public static func parseQuery(_ s: String) -> [String: [String]] { URLQuery.parse(s) }
 }
 
 /// A response: a body at once, or a stream of chunks (watches, logs).

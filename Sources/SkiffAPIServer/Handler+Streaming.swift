@@ -20,11 +20,9 @@ extension APIHandler {
     /// The decision for an upgrade request; `authenticate` names its caller.
     public func streamingUpgrade(_ head: HTTPRequestHead, authenticate: () async -> String?) async -> UpgradeDecision {
         let request = StreamingRequest(head)
-        guard let (namespace, name, subresource) = Self.streamingTarget(request) else {
-            return .refuse(status: 404, contentType: "application/json", body: APIError.notFound("", "").status.serialized())
-        }
+        guard let (namespace, name, subresource) = Self.streamingTarget(request) else { return .refuse(.notFound("", "")) }
         let start = ContinuousClock.now
-        let verb = head.method == .GET ? "get" : "create"
+        let decision: UpgradeDecision
         do throws(APIError) {
             guard let user = await authenticate() else { throw .unauthorized() }
             guard authorizer.authorize(user: user, verb: "create", resource: "pods", namespace: namespace) else {
@@ -35,17 +33,15 @@ extension APIHandler {
             let skipVerify = ["true", "1"].contains(request.value("insecureSkipTLSVerifyBackend") ?? "")
             let tls: NIOSSL.TLSConfiguration
             do { tls = try kubeletClient.tlsConfiguration(skipVerify: skipVerify) } catch { throw .internalError("kubelet client credentials: \(error)") }
-            let decision = await UpgradeProxy.forward(head, target: target, host: host, port: port, tls: tls)
-            if case .refuse(let status, _, _) = decision {
-                metrics.observe(verb: verb, resource: "pods/\(subresource)", code: status, duration: ContinuousClock.now - start)
-            } else {
-                metrics.observe(verb: verb, resource: "pods/\(subresource)", code: 101, duration: ContinuousClock.now - start)
-            }
-            return decision
+            decision = await UpgradeProxy.forward(head, target: target, host: host, port: port, tls: tls)
         } catch {
-            metrics.observe(verb: verb, resource: "pods/\(subresource)", code: error.code, duration: ContinuousClock.now - start)
-            return .refuse(status: Int(error.code), contentType: "application/json", body: error.status.serialized())
+            decision = .refuse(error)
         }
+        var code = 101
+        if case .refuse(let status, _, _) = decision { code = status }
+        metrics.observe(verb: head.method == .GET ? "get" : "create", resource: "pods/\(subresource)", code: code,
+                        duration: ContinuousClock.now - start)
+        return decision
     }
 
     /// The kubelet's address and the path it serves the request on.
@@ -83,7 +79,7 @@ extension APIHandler {
         }
         let (host, port) = try await kubeletAddress(node: nodeName)
         if !query.isEmpty {
-            path += "?" + query.map { "\($0.0)=\(Self.queryEscape($0.1))" }.joined(separator: "&")
+            path += "?" + query.map { "\($0.0)=\(URLQuery.escape($0.1))" }.joined(separator: "&")
         }
         return (host, port, path)
     }
@@ -101,23 +97,4 @@ extension APIHandler {
         let port = node[path: ["status", "daemonEndpoints", "kubeletEndpoint", "Port"]]?.int64Value ?? 10250
         return (address, Int(port))
     }
-
-    /// Percent-encodes a query value (Go's url.QueryEscape: unreserved characters stay).
-    static func queryEscape(_ value: String) -> String {
-        var out = ""
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
-                out.append(Character(UnicodeScalar(byte)))
-            default:
-                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
-            }
-        }
-        return out
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String { String(repeating: "0", count: max(0, width - count)) + self }
 }

@@ -100,7 +100,7 @@ public final class HTTPSTransport: Transport {
     func httpRequest(_ r: ClientRequest) -> HTTPClientRequest {
         var url = base + r.path
         if !r.query.isEmpty {
-            url += "?" + r.query.map { "\(Self.escape($0.0))=\(Self.escape($0.1))" }.joined(separator: "&")
+            url += "?" + r.query.map { "\(URLQuery.escape($0.0))=\(URLQuery.escape($0.1))" }.joined(separator: "&")
         }
         var req = HTTPClientRequest(url: url)
         req.method = HTTPMethod(rawValue: r.method)
@@ -111,10 +111,6 @@ public final class HTTPSTransport: Transport {
             req.body = .bytes(ByteBuffer(bytes: r.body))
         }
         return req
-    }
-
-    static func escape(_ s: String) -> String {
-        s.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? s
     }
 
     public func send(_ r: ClientRequest) async throws -> ClientResponse {

@@ -22,16 +22,16 @@ extension KubeletServer {
         let segments = request.segments
         let verb = segments.first ?? ""
         if let denied = await ClientCertificateAuthorization.denial(channel: channel, path: request.path) {
-            return refuse(denied)
+            return .refuse(denied)
         }
         do throws(ContainerLogError) {
             switch (verb, segments.count) {
             case ("exec", 4...5):
                 let (namespace, pod, container) = (segments[1], segments[2], segments[segments.count - 1])
                 let command = request.values("command")
-                guard !command.isEmpty else { return refuse(.badRequest("you must specify at least one command for the container")) }
+                guard !command.isEmpty else { return .refuse(.badRequest("you must specify at least one command for the container")) }
                 let options: RemoteCommandOptions
-                do { options = try RemoteCommandOptions { request.value($0) } } catch { return refuse(error) }
+                do { options = try RemoteCommandOptions { request.value($0) } } catch { return .refuse(error) }
                 let id = try await source.runningContainer(namespace: namespace, pod: pod, container: container)
                 let runtime = source.runtime
                 return RemoteCommandServer.accept(head, options: options) { io in
@@ -43,7 +43,7 @@ extension KubeletServer {
                 }
             case ("attach", 4...5):
                 let options: RemoteCommandOptions
-                do { options = try RemoteCommandOptions { request.value($0) } } catch { return refuse(error) }
+                do { options = try RemoteCommandOptions { request.value($0) } } catch { return .refuse(error) }
                 let id = try await source.runningContainer(namespace: segments[1], pod: segments[2], container: segments[segments.count - 1])
                 let runtime = source.runtime
                 return RemoteCommandServer.accept(head, options: options) { io in
@@ -61,14 +61,10 @@ extension KubeletServer {
                     try await runtime.portForward(sandbox, port: port)
                 }
             default:
-                return refuse(APIError(code: 404, reason: "NotFound", message: "404 page not found"))
+                return .refuse(APIError(code: 404, reason: "NotFound", message: "404 page not found"))
             }
         } catch {
-            return refuse(error.apiError)
+            return .refuse(error.apiError)
         }
-    }
-
-    static func refuse(_ error: APIError) -> UpgradeDecision {
-        .refuse(status: Int(error.code), contentType: "application/json", body: error.status.serialized())
     }
 }

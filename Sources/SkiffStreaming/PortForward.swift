@@ -22,7 +22,7 @@ public enum PortForwardServer {
         if upgrade.contains("websocket") {
             let offered = head.headers["sec-websocket-protocol"].flatMap { $0.split(separator: ",") }
                 .map { $0.trimmingCharacters(in: .whitespaces) }
-            guard let key = head.headers["sec-websocket-key"].first else { return refuse("missing Sec-WebSocket-Key") }
+            guard let key = head.headers["sec-websocket-key"].first else { return .refuse(.badRequest("missing Sec-WebSocket-Key")) }
             let accept = ("Sec-WebSocket-Accept", WebSocketConnection.accept(key: key))
             if offered.contains(tunnelProtocol) {
                 return .accept(headers: HTTPHeaders([accept, ("Sec-WebSocket-Protocol", tunnelProtocol)])) { raw in
@@ -34,10 +34,10 @@ public enum PortForwardServer {
                 }
             }
             guard offered.isEmpty || offered.contains(channelProtocol) else {
-                return refuse("unable to upgrade: no common protocol (client offered \(offered), server supports [\(tunnelProtocol) \(channelProtocol)])")
+                return .refuse(.badRequest("unable to upgrade: no common protocol (client offered \(offered), server supports [\(tunnelProtocol) \(channelProtocol)])"))
             }
             let ports: [UInt16]
-            do { ports = try parsePorts(query("ports")) } catch { return refuse(error.message) }
+            do { ports = try parsePorts(query("ports")) } catch { return .refuse(error) }
             var headers = HTTPHeaders([accept])
             if !offered.isEmpty { headers.add(name: "Sec-WebSocket-Protocol", value: channelProtocol) }
             return .accept(headers: headers) { raw in
@@ -49,7 +49,7 @@ public enum PortForwardServer {
         let offered = head.headers["x-stream-protocol-version"].flatMap { $0.split(separator: ",") }
             .map { $0.trimmingCharacters(in: .whitespaces) }
         guard offered.contains(spdyProtocol) else {
-            return refuse("unable to upgrade: unable to negotiate protocol: client supports \(offered), server supports [\(spdyProtocol)]")
+            return .refuse(.badRequest("unable to upgrade: unable to negotiate protocol: client supports \(offered), server supports [\(spdyProtocol)]"))
         }
         return .accept(headers: HTTPHeaders([("X-Stream-Protocol-Version", spdyProtocol)])) { raw in
             try? await raw.executeThenClose { inbound, outbound in
@@ -57,10 +57,6 @@ public enum PortForwardServer {
                                   write: { try await outbound.write(ByteBuffer(bytes: $0)) }, dial: dial)
             }
         }
-    }
-
-    static func refuse(_ message: String) -> UpgradeDecision {
-        .refuse(status: 400, contentType: "application/json", body: APIError.badRequest(message).status.serialized())
     }
 
     /// `ports=80,8080` (repeatable), as upstream's kubelet reads it for WebSocket clients.

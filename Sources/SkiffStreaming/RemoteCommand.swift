@@ -95,7 +95,7 @@ public enum RemoteCommandServer {
                 .map { $0.trimmingCharacters(in: .whitespaces) }
             let chosen = offered.isEmpty ? "channel.k8s.io" : offered.first { channelProtocols.contains($0) }
             guard let chosen, let key = head.headers["sec-websocket-key"].first else {
-                return refuse("unable to upgrade: no common protocol (client offered \(offered), server supports \(channelProtocols))")
+                return .refuse(.badRequest("unable to upgrade: no common protocol (client offered \(offered), server supports \(channelProtocols))"))
             }
             var headers = HTTPHeaders([("Sec-WebSocket-Accept", WebSocketConnection.accept(key: key))])
             if !offered.isEmpty { headers.add(name: "Sec-WebSocket-Protocol", value: chosen) }
@@ -106,15 +106,11 @@ public enum RemoteCommandServer {
         let offered = head.headers["x-stream-protocol-version"].flatMap { $0.split(separator: ",") }
             .map { $0.trimmingCharacters(in: .whitespaces) }
         guard let chosen = offered.first(where: { channelProtocols.contains($0) }) else {
-            return refuse("unable to upgrade: unable to negotiate protocol: client supports \(offered), server supports \(channelProtocols)")
+            return .refuse(.badRequest("unable to upgrade: unable to negotiate protocol: client supports \(offered), server supports \(channelProtocols)"))
         }
         return .accept(headers: HTTPHeaders([("X-Stream-Protocol-Version", chosen)])) { raw in
             await spdySession(raw, version: chosen, options: options, run: run)
         }
-    }
-
-    static func refuse(_ message: String) -> UpgradeDecision {
-        .refuse(status: 400, contentType: "application/json", body: APIError.badRequest(message).status.serialized())
     }
 
     /// How long a finished session waits for the client to close the connection. Ours

@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
+import SkiffCore
 
 /// What the server makes of a request that asks to switch protocols (WebSocket, SPDY/3.1).
 public enum UpgradeDecision: Sendable {
@@ -13,6 +14,11 @@ public enum UpgradeDecision: Sendable {
     case refuse(status: Int, contentType: String, body: [UInt8])
     /// Answered 101 with these extra headers; `session` then owns the raw connection.
     case accept(headers: HTTPHeaders, session: UpgradedSession)
+
+    /// Refused with the error's metav1.Status.
+    public static func refuse(_ error: APIError) -> UpgradeDecision {
+        .refuse(status: error.code, contentType: "application/json", body: error.status.serialized())
+    }
 }
 
 /// Runs over the bytes of an upgraded connection, below HTTP and above TLS; the connection

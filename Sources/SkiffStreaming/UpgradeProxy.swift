@@ -23,9 +23,7 @@ public enum UpgradeProxy {
         do {
             answer = try await exchange(head, target: target, host: host, port: port, tls: tls)
         } catch {
-            let status = APIError(code: 500, reason: "InternalError",
-                                  message: "error dialing backend: \(error)").status.serialized()
-            return .refuse(status: 500, contentType: "application/json", body: status)
+            return .refuse(APIError(code: 500, reason: "InternalError", message: "error dialing backend: \(error)"))
         }
         guard answer.status == 101, let backend = answer.channel else {
             return .refuse(status: answer.status, contentType: answer.headers["content-type"].first ?? "application/json", body: answer.body)
