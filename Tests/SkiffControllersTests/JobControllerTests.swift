@@ -6,10 +6,14 @@ import Synchronization
 import Testing
 
 /// A clock tests move by hand: real time plus an offset.
+/// A clock tests move by hand; a frozen one stands still between moves, so a controller's own
+/// real-time wake-up (a cron minute turning while the test runs) cannot act on its own.
 final class TestClock: Sendable {
     private let offset = Mutex<Int64>(0)
+    private let frozenAt: Timestamp?
+    init(frozen: Bool = false) { frozenAt = frozen ? Timestamp.now() : nil }
     func advance(seconds: Int64) { offset.withLock { $0 += seconds } }
-    var now: Timestamp { Timestamp.now().adding(seconds: offset.withLock { $0 }) }
+    var now: Timestamp { (frozenAt ?? Timestamp.now()).adding(seconds: offset.withLock { $0 }) }
 }
 
 func jobJSON(_ name: String, spec extra: JSON = [:], annotations: JSON? = nil) -> JSON {

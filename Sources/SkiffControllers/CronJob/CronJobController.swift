@@ -57,12 +57,20 @@ public final class CronJobController: Controller {
         try await reconcileActive(cj, children: children, status: &status)
         let requeue = try await schedule(cj, status: &status, now: t)
         if status != cj["status"] {
-            cj["status"] = status
-            do {
-                cj = try await client.update(.cronJobs, cj, subresource: "status")
-                statusWrites.record(key, cj)
-            } catch let e as ClientError where e.isNotFound {
-                return
+            // This controller alone writes the status: on a conflict (a spec or metadata
+            // change meanwhile) it goes onto the newest CronJob, so the Jobs this sync
+            // created or deleted are never forgotten by a retry that no longer sees them.
+            for attempt in 1...5 {
+                cj["status"] = status
+                do {
+                    cj = try await client.update(.cronJobs, cj, subresource: "status")
+                    statusWrites.record(key, cj)
+                    break
+                } catch let e as ClientError where e.isConflict && attempt < 5 {
+                    cj = try await client.get(.cronJobs, namespace: cj.namespace, cj.name ?? "")
+                } catch let e as ClientError where e.isNotFound {
+                    return
+                }
             }
         }
         try await cleanupFinishedJobs(cj, children: children)
