@@ -112,7 +112,11 @@ public final class JobController: Controller {
         let active = owned.filter(isActive)
         let terminating = owned.filter { $0.deletionTimestamp != nil && !Self.hasFinished($0) }
         let failed = (status["failed"]?.int64Value ?? 0) + Int64(Self.uncounted(status, "failed").count)
-        let succeeded = status["succeeded"]?.int64Value ?? 0
+        // Finished pods not yet moved into status.succeeded count too (upstream's
+        // jobCtx.succeeded): a count write lost after their finalizers went must not
+        // start extra pods, which would then be deleted as excess and count as failed.
+        let succeeded = Self.isIndexed(job) ? Int64(CompletedIndexes.parse(status["completedIndexes"]?.stringValue).count)
+            : (status["succeeded"]?.int64Value ?? 0) + Int64(Self.uncounted(status, "succeeded").count)
         let suspended = spec["suspend"]?.boolValue == true
 
         // The terminal condition, announced first as a target.
