@@ -42,6 +42,19 @@ def rss_mb(pid):
     return 0
 
 
+def rss_breakdown_mb(pid):
+    """RSS split into anonymous memory (heap, stacks: the process's own) and file-backed
+    pages (code of the binary and libraries, shared with every process mapping them), and
+    PSS (shared pages divided among their sharers), from /proc/PID/smaps_rollup."""
+    fields = {}
+    for line in open(f"/proc/{pid}/smaps_rollup"):
+        parts = line.split()
+        if len(parts) == 3 and parts[2] == "kB":
+            fields[parts[0].rstrip(":")] = int(parts[1]) / 1024
+    return {"anonymous": round(fields.get("Anonymous", 0), 1), "file_backed": round(fields.get("Rss", 0) - fields.get("Anonymous", 0), 1),
+            "pss": round(fields.get("Pss", 0), 1)}
+
+
 def cleanup_node(data_dir):
     Up.remove_containers_and_mounts(data_dir)
     subprocess.run(["nft", "delete", "table", "ip", "skiff_node"], capture_output=True)
@@ -155,6 +168,8 @@ def pod_startup(pods, archive):
         api = client.CoreV1Api(config.new_client_from_config(server.kubeconfig))
         while not node_ready(api):
             time.sleep(0.05)
+        time.sleep(2)
+        idle_rss = rss_mb(agent.pid)
         # Latency: pods created one after another, 5 per second (as the kubelet's density
         # test paces them), each timed from create to Running.
         paced = run_pods(api, pods, interval=0.2, prefix="paced")
@@ -173,7 +188,8 @@ def pod_startup(pods, archive):
         return {"paced_5_per_s": {"p50_ms": ms(percentile(latencies, 50)), "p99_ms": ms(percentile(latencies, 99))},
                 "burst": {"throughput_pods_per_s": round(throughput, 1), "p50_ms": ms(percentile(burst_latencies, 50)),
                           "p99_ms": ms(percentile(burst_latencies, 99))},
-                "agent_rss_mb_with_pods_running": round(agent_rss, 1)}
+                "agent_rss_mb_with_pods_running": round(agent_rss, 1), "agent_rss_mb_breakdown": rss_breakdown_mb(agent.pid),
+                "agent_rss_mb_idle": round(idle_rss, 1)}
     finally:
         agent.terminate()
         agent.wait(timeout=60)

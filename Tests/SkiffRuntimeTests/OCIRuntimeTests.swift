@@ -16,6 +16,18 @@ import Testing
         return nil
     }
 
+    /// This process's children called `comm` (the test runtime, as the agent, is a
+    /// subreaper: what a runtime leaves behind is adopted here).
+    static func children(named comm: String) -> [String] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        let pids = tasks.flatMap { task in
+            ((try? String(contentsOfFile: "/proc/self/task/\(task)/children", encoding: .utf8)) ?? "").split(separator: " ").map(String.init)
+        }
+        return pids.filter { pid in
+            (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) == comm
+        }
+    }
+
     @Test(arguments: ["crun", "runc"])
     func podLifecycle(runtimeName: String) async throws {
         if let reason = Self.skipReason {
@@ -72,6 +84,14 @@ import Testing
         let hostname = try await runtime.execSync(web, command: ["cat", "/etc/hostname"], timeout: .seconds(5))
         #expect(String(decoding: hostname.stdout, as: UTF8.self) == "web-\(runtimeName)\n")
         #expect(try await runtime.execSync(web, command: ["sh", "-c", "exit 4"], timeout: .seconds(5)).exitCode == 4)
+        // Past its timeout the command itself is killed, not only the runtime waiting for
+        // it (which left it running, adopted by us, then a zombie); and a process it left
+        // behind holding the output open does not hold up the caller (this would wait an hour).
+        // (A busybox of its own name, so that nothing else's processes count.)
+        let slow = try await runtime.execSync(web, command: ["sh", "-c", "cp /bin/busybox /tmp/busybox-slow; /tmp/busybox-slow sleep 3601 & exec /tmp/busybox-slow sleep 3602"],
+                                              timeout: .seconds(1))
+        #expect(slow.exitCode == 137)
+        #expect(Self.children(named: "busybox-slow").isEmpty)
 
         // A container that writes and exits with a code; its output reaches the log.
         let events = runtime.containerEvents()

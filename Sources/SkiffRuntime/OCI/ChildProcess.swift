@@ -1,6 +1,7 @@
 import CSkiffSys
 import Foundation
 import Glibc
+import Synchronization
 
 /// Runs helper programs (crun, runc, CNI plugins) and collects their output.
 ///
@@ -43,12 +44,14 @@ public enum ChildProcess {
     }
 
     /// Runs a program to completion, feeding `input` and collecting stdout and stderr.
-    /// A `timeout` kills it (SIGKILL) and reports status 137.
+    /// A `timeout` (or cancelling the caller) calls `terminate` with the child's pid, by
+    /// default killing it (SIGKILL: status 137).
     /// `stdinFD`/`stdoutFD`/`stderrFD` hand the child a descriptor of the caller's instead
     /// of a pipe (a container's stdin and log FIFOs); the result then holds nothing for that stream.
     public static func run(_ path: String, _ args: [String], environment: [String]? = nil, input: [UInt8] = [],
                            stdinFD: Int32? = nil, stdoutFD: Int32? = nil, stderrFD: Int32? = nil,
-                           hideMount: String? = nil, timeout: Duration? = nil) async throws -> Result {
+                           hideMount: String? = nil, timeout: Duration? = nil,
+                           terminate: @escaping @Sendable (pid_t) -> Void = { kill($0, SIGKILL) }) async throws -> Result {
         var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
         guard skiff_pipe_cloexec(&inPipe) == 0 else { throw SpawnError(path: path, errno: errno) }
         guard skiff_pipe_cloexec(&outPipe) == 0 else {
@@ -69,10 +72,21 @@ public enum ChildProcess {
         }
         close(inPipe[0]); close(outPipe[1]); close(errPipe[1])
         let writeFD = inPipe[1], outFD = outPipe[0], errFD = errPipe[0]
+        let reaping = ReapingFlag()
+        /// `terminate`, then the child itself if it is still there `drainAfterExit` later
+        /// (a runtime waiting for output that a process left behind holds: runc exec).
+        /// `reaping` guards the pid: once it is being reaped, it may be reused.
+        @Sendable func stop() {
+            terminate(child.pid)
+            Task {
+                try? await Task.sleep(for: drainAfterExit)
+                reaping.value.withLock { if !$0 { kill(child.pid, SIGKILL) } }
+            }
+        }
         let killer: Task<Void, Never>? = timeout.map { limit in
             Task {
                 try? await Task.sleep(for: limit)
-                if !Task.isCancelled { kill(child.pid, SIGKILL) }
+                if !Task.isCancelled { stop() }
             }
         }
         defer { killer?.cancel() }
@@ -81,33 +95,58 @@ public enum ChildProcess {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 Thread.detachNewThread {
-                    let stdout = pump(input: input, writeFD: writeFD, outFD: outFD, errFD: errFD)
+                    let stdout = pump(input: input, writeFD: writeFD, outFD: outFD, errFD: errFD, pidFD: child.pidfd)
+                    reaping.value.withLock { $0 = true }
                     let status = skiff_reap(child.pidfd, child.pid)
                     continuation.resume(returning: Result(status: status, stdout: stdout.0, stderr: stdout.1))
                 }
             }
         } onCancel: {
-            kill(child.pid, SIGKILL)
+            stop()
         }
     }
 
+    /// Set once a child is being reaped: from then on its pid may be reused.
+    final class ReapingFlag: Sendable {
+        let value = Mutex(false)
+    }
+
+    /// How long output is still read once the child has exited: its own is in the pipes
+    /// by then; a process it left behind (`sleep 1000 &` in an exec'd shell) may hold them
+    /// open for good, and must not hold up the caller.
+    static let drainAfterExit: Duration = .seconds(1)
+
     /// Writes `input` and reads both outputs to EOF with poll(2), so neither pipe can fill
-    /// up and stall the child. Closes all three descriptors.
-    static func pump(input: [UInt8], writeFD: Int32, outFD: Int32, errFD: Int32) -> ([UInt8], [UInt8]) {
+    /// up and stall the child; stops reading `drainAfterExit` after the child (`pidFD`)
+    /// exited. Closes all three pipe descriptors.
+    static func pump(input: [UInt8], writeFD: Int32, outFD: Int32, errFD: Int32, pidFD: Int32) -> ([UInt8], [UInt8]) {
         var out: [UInt8] = [], err: [UInt8] = []
         var written = 0
         var wfd = writeFD
         if input.isEmpty { close(wfd); wfd = -1 }
         var open: Set<Int32> = [outFD, errFD]
         var buffer = [UInt8](repeating: 0, count: 65536)
+        var exitedAt: ContinuousClock.Instant?
         while !open.isEmpty || wfd >= 0 {
             var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             if wfd >= 0 { fds.append(pollfd(fd: wfd, events: Int16(POLLOUT), revents: 0)) }
-            if poll(&fds, nfds_t(fds.count), -1) < 0 {
+            if exitedAt == nil, pidFD >= 0 { fds.append(pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0)) }
+            var wait: Int32 = -1
+            if let exitedAt {
+                let left = drainAfterExit - (ContinuousClock.now - exitedAt)
+                if left <= .zero { break }
+                wait = Int32(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000) + 1
+            }
+            let ready = poll(&fds, nfds_t(fds.count), wait)
+            if ready < 0 {
                 if errno == EINTR { continue }
                 break
             }
             for p in fds where p.revents != 0 {
+                if p.fd == pidFD {
+                    exitedAt = .now
+                    continue
+                }
                 if p.fd == wfd {
                     let n = input[written...].withUnsafeBytes { write(wfd, $0.baseAddress, $0.count) }
                     if n > 0 { written += n }
@@ -123,6 +162,8 @@ public enum ChildProcess {
                 }
             }
         }
+        for fd in open { close(fd) }
+        if wfd >= 0 { close(wfd) }
         return (out, err)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 
 /// crun or runc, driven through their command line (one process per verb, as few verbs as
 /// a container's life needs: create, start, kill, delete).
@@ -109,7 +110,22 @@ public struct OCIRuntimeBinary: Sendable {
 
     /// Runs a process in the container and collects its output; a timeout kills it.
     public func exec(id: String, command: [String], timeout: Duration?) async throws -> ChildProcess.Result {
-        try await ChildProcess.run(path, global(nil) + ["exec", id] + command, timeout: timeout)
+        let pidFile = FileManager.default.temporaryDirectory.appendingPathComponent("skiff-exec-\(UUID().uuidString.prefix(8)).pid").path
+        defer { unlink(pidFile) }
+        return try await ChildProcess.run(path, global(nil) + ["exec", "--pid-file", pidFile, id] + command, timeout: timeout,
+                                          terminate: { Self.stopExec(runtime: $0, pidFile: pidFile) })
+    }
+
+    /// Stops an exec: the process in the container, named by the runtime's pid file, so
+    /// that the runtime — its parent — reaps it and exits; the runtime itself only while
+    /// that process is not there yet. Killing the runtime first would leave the process
+    /// running, adopted by the agent (a subreaper), and a zombie once it ended.
+    static func stopExec(runtime: pid_t, pidFile: String) {
+        if let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0 {
+            Glibc.kill(pid, SIGKILL)
+        } else {
+            Glibc.kill(runtime, SIGKILL)
+        }
     }
 
     /// Ids the runtime has state for (to find containers after an agent restart).

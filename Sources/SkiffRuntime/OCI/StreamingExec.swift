@@ -77,11 +77,7 @@ extension OCIRuntimeBinary {
             }
             return WaitStatus(await status).exitCode
         } onCancel: {
-            // The process itself (pid file), not only the runtime waiting for it.
-            if let text = try? String(contentsOfFile: pidFile, encoding: .utf8), let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
-                Glibc.kill(pid, SIGKILL)
-            }
-            Glibc.kill(process.child.pid, SIGKILL)
+            Self.stopExec(runtime: process.child.pid, pidFile: pidFile)
         }
     }
 
