@@ -72,6 +72,8 @@ public actor OCIRuntime: RuntimeService {
 
     /// Handles container exits until cancelled; the owner runs it for the runtime's life.
     public func run() async {
+        let orphans = Task { await OrphanReaper().run() }
+        defer { orphans.cancel() }
         for await (id, status) in exitStream {
             await containerExited(id, status: status)
         }
