@@ -73,15 +73,9 @@ public enum ChildProcess {
         close(inPipe[0]); close(outPipe[1]); close(errPipe[1])
         let writeFD = inPipe[1], outFD = outPipe[0], errFD = errPipe[0]
         let reaping = ReapingFlag()
-        /// `terminate`, then the child itself if it is still there `drainAfterExit` later
-        /// (a runtime waiting for output that a process left behind holds: runc exec).
-        /// `reaping` guards the pid: once it is being reaped, it may be reused.
         @Sendable func stop() {
             terminate(child.pid)
-            Task {
-                try? await Task.sleep(for: drainAfterExit)
-                reaping.value.withLock { if !$0 { kill(child.pid, SIGKILL) } }
-            }
+            killUnlessReaped(child.pid, reaping)
         }
         let killer: Task<Void, Never>? = timeout.map { limit in
             Task {
@@ -109,6 +103,16 @@ public enum ChildProcess {
     /// Set once a child is being reaped: from then on its pid may be reused.
     final class ReapingFlag: Sendable {
         let value = Mutex(false)
+    }
+
+    /// Kills `pid` `drainAfterExit` from now unless it is being reaped by then: after
+    /// `terminate`, a runtime may still wait for output that a process left behind holds
+    /// (runc exec).
+    static func killUnlessReaped(_ pid: pid_t, _ reaping: ReapingFlag) {
+        Task {
+            try? await Task.sleep(for: drainAfterExit)
+            reaping.value.withLock { if !$0 { kill(pid, SIGKILL) } }
+        }
     }
 
     /// How long output is still read once the child has exited: its own is in the pipes

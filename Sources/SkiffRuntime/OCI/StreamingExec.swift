@@ -68,8 +68,9 @@ extension OCIRuntimeBinary {
         io.resizes = resizes
 
         let process = try await io.tty ? startWithTerminal(args, socket: "\(dir)/console", size: size) : startWithPipes(args, stdin: io.stdin != nil)
+        let reaped = ChildProcess.ReapingFlag()
         return await withTaskCancellationHandler {
-            async let status = Self.reap(process.child)
+            async let status = Self.reap(process.child, marking: reaped)
             if let terminal = process.terminal {
                 await Self.connect(terminal: process.output, descriptor: terminal, to: io)
             } else {
@@ -78,6 +79,7 @@ extension OCIRuntimeBinary {
             return WaitStatus(await status).exitCode
         } onCancel: {
             Self.stopExec(runtime: process.child.pid, pidFile: pidFile)
+            ChildProcess.killUnlessReaped(process.child.pid, reaped)
         }
     }
 
@@ -232,10 +234,14 @@ extension OCIRuntimeBinary {
         }
     }
 
-    /// Waits for the process on a thread of its own (waitid blocks).
-    static func reap(_ child: (pid: pid_t, pidfd: Int32)) async -> Int32 {
+    /// Waits for the process on a thread of its own (waitid blocks), then sets `reaped`.
+    static func reap(_ child: (pid: pid_t, pidfd: Int32), marking reaped: ChildProcess.ReapingFlag) async -> Int32 {
         await withCheckedContinuation { continuation in
-            Thread.detachNewThread { continuation.resume(returning: skiff_reap(child.pidfd, child.pid)) }
+            Thread.detachNewThread {
+                let status = skiff_reap(child.pidfd, child.pid)
+                reaped.value.withLock { $0 = true }
+                continuation.resume(returning: status)
+            }
         }
     }
 }
