@@ -25,7 +25,7 @@ import Testing
         let exits = Task { await runtime.run() }
         defer { exits.cancel() }
         let sandboxConfig = PodSandboxConfig(name: "burn", namespace: "default", uid: "uid-stats-\(runtimeName)", hostname: "burn",
-                                             logDirectory: "\(base)/logs", hostNetwork: true, cgroupParent: "/skiff-test/stats-\(runtimeName)")
+                                             logDirectory: "\(base)/logs", hostNetwork: true, cgroupParent: "/skiff-test-stats/\(runtimeName)")
         let sandbox = try await runtime.runPodSandbox(sandboxConfig)
         // Whatever fails below, the sandbox goes: no mount, process or cgroup stays.
         do {
@@ -35,6 +35,7 @@ import Testing
         }
         try await runtime.stopPodSandbox(sandbox)
         try await runtime.removePodSandbox(sandbox)
+        for dir in cgroups.directories("/skiff-test-stats") { rmdir(dir) }
     }
 
     func measure(_ runtime: OCIRuntime, _ cgroups: Cgroups, sandbox: String, sandboxConfig: PodSandboxConfig) async throws {

@@ -60,7 +60,7 @@ import Testing
         #expect(version.runtimeName == runtimeName && !version.runtimeVersion.isEmpty)
 
         let sandboxConfig = PodSandboxConfig(name: "web", namespace: "default", uid: "uid-\(runtimeName)", hostname: "web-\(runtimeName)",
-                                             logDirectory: "\(base)/logs", cgroupParent: "/skiff-test/pod-\(runtimeName)")
+                                             logDirectory: "\(base)/logs", cgroupParent: "/skiff-test-runtime/\(runtimeName)")
         let sandbox = try await runtime.runPodSandbox(sandboxConfig)
         let status = try await runtime.podSandboxStatus(sandbox)
         let ip = try #require(status.ip)
@@ -121,7 +121,8 @@ import Testing
         // Nothing left behind: mounts, cgroups, IP allocations, the runtime's records.
         let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
         #expect(!mounts.contains(base))
-        #expect(Cgroups(mode: mode).directories("/skiff-test/pod-\(runtimeName)").allSatisfy { !fm.fileExists(atPath: $0) })
+        #expect(Cgroups(mode: mode).directories("/skiff-test-runtime/\(runtimeName)").allSatisfy { !fm.fileExists(atPath: $0) })
+        for dir in Cgroups(mode: mode).directories("/skiff-test-runtime") { rmdir(dir) }
         let allocations = ((try? fm.contentsOfDirectory(atPath: "\(base)/ipam/skiff")) ?? []).filter { $0.hasPrefix("10.") }
         #expect(allocations.isEmpty)
         #expect(try await runtime.listContainers().isEmpty)
