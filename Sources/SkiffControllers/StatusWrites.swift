@@ -1,4 +1,5 @@
 import SkiffAPI
+import SkiffClient
 import SkiffCore
 import Synchronization
 
@@ -25,4 +26,23 @@ final class StatusWrites: Sendable {
     }
 
     func forget(_ key: String) { _ = written.withLock { $0.removeValue(forKey: key) } }
+}
+
+/// Writes `status` onto `object`, and on a conflict onto the newest copy, as upstream's
+/// status updaters: for a controller that alone writes the status, a concurrent spec or
+/// metadata change must not lose what its sync did. Returns the object as stored; nil
+/// when it is gone.
+func updateStatusOntoNewest(_ client: Client, _ r: Resource, _ object: JSON, status: JSON, attempts: Int = 5) async throws -> JSON? {
+    var next = object
+    for attempt in 1...attempts {
+        next["status"] = status
+        do {
+            return try await client.update(r, next, subresource: "status")
+        } catch let e as ClientError where e.isConflict && attempt < attempts {
+            next = try await client.get(r, namespace: object.namespace, object.name ?? "")
+        } catch let e as ClientError where e.isNotFound {
+            return nil
+        }
+    }
+    return nil
 }

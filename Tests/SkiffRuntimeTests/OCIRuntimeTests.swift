@@ -18,12 +18,8 @@ import Testing
 
     /// This process's children called `comm` (the test runtime, as the agent, is a
     /// subreaper: what a runtime leaves behind is adopted here).
-    static func children(named comm: String) -> [String] {
-        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
-        let pids = tasks.flatMap { task in
-            ((try? String(contentsOfFile: "/proc/self/task/\(task)/children", encoding: .utf8)) ?? "").split(separator: " ").map(String.init)
-        }
-        return pids.filter { pid in
+    static func children(named comm: String) -> [pid_t] {
+        OrphanReaper.children().filter { pid in
             (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) == comm
         }
     }

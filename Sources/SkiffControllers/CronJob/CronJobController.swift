@@ -57,21 +57,11 @@ public final class CronJobController: Controller {
         try await reconcileActive(cj, children: children, status: &status)
         let requeue = try await schedule(cj, status: &status, now: t)
         if status != cj["status"] {
-            // This controller alone writes the status: on a conflict (a spec or metadata
-            // change meanwhile) it goes onto the newest CronJob, so the Jobs this sync
-            // created or deleted are never forgotten by a retry that no longer sees them.
-            for attempt in 1...5 {
-                cj["status"] = status
-                do {
-                    cj = try await client.update(.cronJobs, cj, subresource: "status")
-                    statusWrites.record(key, cj)
-                    break
-                } catch let e as ClientError where e.isConflict && attempt < 5 {
-                    cj = try await client.get(.cronJobs, namespace: cj.namespace, cj.name ?? "")
-                } catch let e as ClientError where e.isNotFound {
-                    return
-                }
-            }
+            // Onto the newest CronJob on a conflict: the Jobs this sync created or deleted
+            // must not be forgotten by a retry that no longer sees them.
+            guard let stored = try await updateStatusOntoNewest(client, .cronJobs, cj, status: status) else { return }
+            cj = stored
+            statusWrites.record(key, cj)
         }
         try await cleanupFinishedJobs(cj, children: children)
         if let requeue { queue.add(key, after: requeue) }

@@ -365,20 +365,8 @@ public final class StatefulSetController: Controller {
             status[key] = nil  // omitempty, as upstream serializes them
         }
         guard JSON.object(status) != set["status"] else { return }
-        // As upstream's status updater: on a conflict the status goes onto the newest set
-        // (its observedGeneration still says which spec it describes), so the revisions
-        // this sync settled on are not lost to a concurrent spec change.
-        var next = set
-        for attempt in 1...5 {
-            next["status"] = .object(status)
-            do {
-                try await client.update(.statefulSets, next, subresource: "status")
-                return
-            } catch let e as ClientError where e.isConflict && attempt < 5 {
-                next = try await client.get(.statefulSets, namespace: set.namespace, set.name ?? "")
-            } catch let e as ClientError where e.isNotFound {
-                return
-            }
-        }
+        // Onto the newest set on a conflict (its observedGeneration still says which spec
+        // it describes), so the revisions this sync settled on are not lost.
+        _ = try await updateStatusOntoNewest(client, .statefulSets, set, status: .object(status))
     }
 }

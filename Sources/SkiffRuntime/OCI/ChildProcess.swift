@@ -130,16 +130,16 @@ public enum ChildProcess {
         if input.isEmpty { close(wfd); wfd = -1 }
         var open: Set<Int32> = [outFD, errFD]
         var buffer = [UInt8](repeating: 0, count: 65536)
-        var exitedAt: ContinuousClock.Instant?
+        var drainUntil: ContinuousClock.Instant?
         while !open.isEmpty || wfd >= 0 {
             var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             if wfd >= 0 { fds.append(pollfd(fd: wfd, events: Int16(POLLOUT), revents: 0)) }
-            if exitedAt == nil, pidFD >= 0 { fds.append(pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0)) }
+            if drainUntil == nil, pidFD >= 0 { fds.append(pollfd(fd: pidFD, events: Int16(POLLIN), revents: 0)) }
             var wait: Int32 = -1
-            if let exitedAt {
-                let left = drainAfterExit - (ContinuousClock.now - exitedAt)
+            if let drainUntil {
+                let left = drainUntil - .now
                 if left <= .zero { break }
-                wait = Int32(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000) + 1
+                wait = Int32(left / .milliseconds(1)) + 1
             }
             let ready = poll(&fds, nfds_t(fds.count), wait)
             if ready < 0 {
@@ -148,7 +148,7 @@ public enum ChildProcess {
             }
             for p in fds where p.revents != 0 {
                 if p.fd == pidFD {
-                    exitedAt = .now
+                    drainUntil = .now + drainAfterExit
                     continue
                 }
                 if p.fd == wfd {

@@ -37,13 +37,17 @@ final class OrphanReaper: Sendable {
         }
     }
 
-    /// This process's children (of any of its threads) that have exited and not been waited for.
-    static func zombieChildren() -> [Zombie] {
+    /// This process's children, of any of its threads.
+    static func children() -> [pid_t] {
         let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
-        let pids = tasks.flatMap { task in
+        return tasks.flatMap { task in
             ((try? String(contentsOfFile: "/proc/self/task/\(task)/children", encoding: .utf8)) ?? "").split(separator: " ").compactMap { pid_t($0) }
         }
-        return pids.compactMap { pid in
+    }
+
+    /// This process's children that have exited and not been waited for.
+    static func zombieChildren() -> [Zombie] {
+        children().compactMap { pid in
             // /proc/PID/stat: "pid (comm) state ppid … starttime (22nd field)"; comm may hold spaces.
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
                   let close = stat.lastIndex(of: ")") else { return nil }
